@@ -1,0 +1,39 @@
+# erpsync: `make run` serves the demo, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYTHON_VERSION := $(shell cat .python-version)
+PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/bin/python3) $(shell command -v python3))
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup check-python demo clean
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
+	  echo "erpsync needs Python 3.12 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1)."; \
+	  echo "Install it (for example: pyenv install $(PYTHON_VERSION)) or run: make PYTHON=/path/to/python3.12 run"; \
+	  exit 1; }
+
+$(STAMP): requirements.lock | check-python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $(STAMP)
+
+setup: $(STAMP)
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
+demo: setup
+	$(BIN)/python manage.py demo_load
+
+run: demo
+	@$(BIN)/python manage.py serve_all --addr 127.0.0.1:8000
+
+test: $(STAMP)
+	@mkdir -p var
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 staticfiles

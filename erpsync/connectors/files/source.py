@@ -1,0 +1,164 @@
+"""Reads a folder of CMiC export files: one file per resource, CSV or JSON.
+
+A file is named after its CMiC resource (`jcjob.csv` or `jcjob.json`, …). CSV files have
+CMiC's attribute names as column headers; JSON files hold the ADF collection envelope
+(`{"items": [...]}`) or a bare list of items. Amounts are read as exact decimals.
+"""
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+
+from erpsync.connectors.base import CheckResult, ConnectorError
+from erpsync.connectors.cmic.mapping import RESOURCES, CmicMapper
+
+OPTIONAL_ENTITIES = {"cost_transactions"}  # a company may have posted nothing yet
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+class CmicExportSource:
+    kind = "cmic_files"
+    supports_since = False
+
+    def __init__(self, *, folder: str, encoding: str = "", attributes: Mapping | None = None, **_ignored):
+        self.folder = Path(folder)
+        self.encoding = encoding  # empty: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252
+        self.mapper = CmicMapper(attributes)
+
+    # --- the Source protocol -------------------------------------------------------------
+
+    def check(self) -> list[CheckResult]:
+        if not self.folder.is_dir():
+            return [CheckResult("export folder", False, f"The folder {self.folder} does not exist.")]
+        results = []
+        for entity, resource in RESOURCES.items():
+            try:
+                path = self._path(entity)
+                if path is None:
+                    results.append(CheckResult(resource.name, True, "No file; nothing posted yet."))
+                    continue
+                count = sum(1 for _ in self._items(entity, path))
+                results.append(CheckResult(resource.name, True, f"{path.name}: {count} rows."))
+            except ConnectorError as exc:
+                results.append(CheckResult(resource.name, False, exc.message))
+        return results
+
+    def jobs(self, *, since=None):
+        yield from self._records("jobs", self.mapper.job)
+
+    def cost_codes(self, *, since=None, job_codes=None):
+        yield from self._records("cost_codes", self.mapper.cost_code, job_codes)
+
+    def cost_types(self):
+        yield from self._records("cost_types", self.mapper.cost_type)
+
+    def budget_lines(self, *, since=None, job_codes=None):
+        yield from self._records("budget_lines", self.mapper.budget_line, job_codes)
+
+    def cost_transactions(self, *, since=None, job_codes=None):
+        yield from self._records("cost_transactions", self.mapper.cost_transaction, job_codes)
+
+    # --- reading files -------------------------------------------------------------------
+
+    def _records(self, entity: str, make, job_codes: set[str] | None = None):
+        path = self._path(entity)
+        if path is None:
+            return
+        job_attribute = self.mapper.attrs[entity].get("job_code")
+        for where, item in self._items(entity, path):
+            if job_codes is not None and str(item.get(job_attribute, "")).strip() not in job_codes:
+                continue
+            yield make(item, where)
+
+    def _path(self, entity: str) -> Path | None:
+        name = RESOURCES[entity].name
+        found = [p for p in (self.folder / f"{name}.csv", self.folder / f"{name}.json") if p.exists()]
+        if len(found) == 2:
+            raise ConnectorError(f"The export folder has both {name}.csv and {name}.json; keep one.")
+        if not found:
+            if entity in OPTIONAL_ENTITIES:
+                return None
+            raise ConnectorError(f"The export folder {self.folder} has no {name}.csv or {name}.json.")
+        return found[0]
+
+    def _text(self, path: Path) -> str:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConnectorError(f"{path.name} cannot be read: {exc.strerror}.", permanent=False) from None
+        if not data.strip():
+            raise ConnectorError(f"{path.name} is empty.")
+        if self.encoding:
+            encodings = [self.encoding]
+        else:
+            encodings = [enc for bom, enc in _BOMS if data.startswith(bom)] or ["utf-8", "cp1252"]
+        for encoding in encodings:
+            try:
+                text = data.decode(encoding)
+                return text.removeprefix("\ufeff")
+            except UnicodeDecodeError as exc:
+                last = exc
+            except LookupError:
+                raise ConnectorError(f"{path.name}: the encoding {encoding!r} is not known.") from None
+        raise ConnectorError(
+            f"{path.name} is not readable as {', '.join(encodings)} (byte {last.start}); "
+            "export it again as UTF-8."
+        )
+
+    def _items(self, entity: str, path: Path) -> Iterator[tuple[str, Mapping]]:
+        text = self._text(path)
+        if path.suffix == ".json":
+            yield from self._json_items(entity, path, text)
+        else:
+            yield from self._csv_items(entity, path, text)
+
+    def _check_columns(self, entity: str, path: Path, columns) -> None:
+        missing = [a for a in self.mapper.required_attributes(entity) if a not in columns]
+        if missing:
+            raise ConnectorError(f"{path.name} is missing the column(s) {', '.join(missing)}.")
+
+    def _csv_items(self, entity: str, path: Path, text: str):
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            header = [h.strip() for h in next(reader)]
+            self._check_columns(entity, path, header)
+            for row in reader:
+                row_number = reader.line_num
+                if not row or all(not cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise ConnectorError(
+                        f"{path.name} row {row_number} has {len(row)} fields but the header has "
+                        f"{len(header)}; is the file cut short or a comma unquoted?"
+                    )
+                yield f"{path.name} row {row_number}", dict(zip(header, row))
+        except csv.Error as exc:
+            raise ConnectorError(f"{path.name} row {reader.line_num}: {exc}.") from None
+
+    def _json_items(self, entity: str, path: Path, text: str):
+        try:
+            body = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise ConnectorError(
+                f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+                "is the file cut short?"
+            ) from None
+        items = body.get("items") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise ConnectorError(f"{path.name} has no list of items (expected {{\"items\": [...]}}).")
+        if items and isinstance(items[0], dict):
+            self._check_columns(entity, path, items[0].keys())
+        for index, item in enumerate(items):
+            where = f"{path.name} item {index + 1}"
+            if not isinstance(item, dict):
+                raise ConnectorError(f"{where} is not an object.")
+            yield where, item

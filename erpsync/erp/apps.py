@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ErpConfig(AppConfig):
+    name = "erpsync.erp"
+    verbose_name = "ERP Integrations"

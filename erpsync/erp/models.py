@@ -1,0 +1,205 @@
+from django.conf import settings
+from django.db import models
+
+from erpsync.companies.models import Company
+from erpsync.connectors import registry
+from erpsync.crypto import decrypt_json, encrypt_json
+from erpsync.projects.models import MONEY, QUANTITY, Project, ProjectTemplate
+
+
+class ErpConnection(models.Model):
+    """Where a company's ERP data comes from. Secrets live only in `secrets_encrypted`."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="erp_connections")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=30, choices=list(registry.LABELS.items()))
+    settings = models.JSONField(default=dict, blank=True)
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_report = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "name"], name="connection_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def erp_name(self) -> str:
+        return registry.ERP_NAMES.get(self.kind, self.kind)
+
+    def get_secrets(self) -> dict:
+        return decrypt_json(self.secrets_encrypted)
+
+    def set_secrets(self, secrets: dict) -> None:
+        self.secrets_encrypted = encrypt_json(secrets)
+
+    def source(self):
+        return registry.source_class(self.kind)(**self.settings, **self.get_secrets())
+
+
+class ErpSettings(models.Model):
+    """A company's ERP Integrations settings."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="erp_settings")
+    default_template = models.ForeignKey(ProjectTemplate, null=True, blank=True, on_delete=models.SET_NULL)
+    # CMiC category code → cost type base type; codes not listed map to "other".
+    base_type_mapping = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "ERP settings"
+
+
+class StagedJobStatus(models.TextChoices):
+    READY = "ready", "Ready to Import"
+    SYNCED = "synced", "Synced"
+    ARCHIVED = "archived", "Archived"
+
+
+class StagedJob(models.Model):
+    """An ERP job as last pulled, waiting to be imported, imported, or archived."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="staged_jobs")
+    connection = models.ForeignKey(ErpConnection, on_delete=models.CASCADE, related_name="staged_jobs")
+    erp_company_code = models.CharField(max_length=20)
+    job_code = models.CharField(max_length=60)
+    controlling_code = models.CharField(max_length=60, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    erp_status = models.CharField(max_length=30, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=120, blank=True)
+    state = models.CharField(max_length=60, blank=True)
+    zip = models.CharField(max_length=30, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=StagedJobStatus.choices, default=StagedJobStatus.READY)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="erp_jobs")
+    problems = models.JSONField(default=list, blank=True)
+    cost_code_count = models.PositiveIntegerField(default=0)
+    sub_job_count = models.PositiveIntegerField(default=0)
+    first_pulled_at = models.DateTimeField(auto_now_add=True)
+    pulled_at = models.DateTimeField()
+    last_job_cost_sync_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "erp_company_code", "job_code"], name="staged_job_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["company", "status", "job_code"]),
+            models.Index(fields=["company", "status", "name"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_code} {self.name}"
+
+    @property
+    def is_sub_job(self) -> bool:
+        return bool(self.controlling_code)
+
+    @property
+    def can_be_imported(self) -> bool:
+        return self.status == StagedJobStatus.READY and not self.problems and not self.is_sub_job
+
+
+class StagedCostCode(models.Model):
+    job = models.ForeignKey(StagedJob, on_delete=models.CASCADE, related_name="cost_codes")
+    code = models.CharField(max_length=60)
+    name = models.CharField(max_length=255, blank=True)
+    parent_code = models.CharField(max_length=60, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "code"], name="staged_cost_code_unique")]
+
+
+class StagedBudgetLine(models.Model):
+    job = models.ForeignKey(StagedJob, on_delete=models.CASCADE, related_name="budget_lines")
+    phase_code = models.CharField(max_length=60)
+    category_code = models.CharField(max_length=30)
+    active = models.BooleanField(default=True)
+    original_budget = models.DecimalField(**MONEY)
+    approved_changes = models.DecimalField(**MONEY)
+    budget_units = models.DecimalField(**QUANTITY)
+    committed_cost = models.DecimalField(**MONEY)
+    percent_complete = models.DecimalField(max_digits=7, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "phase_code", "category_code"], name="staged_budget_line_unique")
+        ]
+
+
+class StagedCostType(models.Model):
+    """A master category of the ERP company, as last pulled."""
+
+    connection = models.ForeignKey(ErpConnection, on_delete=models.CASCADE, related_name="staged_cost_types")
+    erp_company_code = models.CharField(max_length=20)
+    code = models.CharField(max_length=30)
+    name = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "erp_company_code", "code"], name="staged_cost_type_unique")
+        ]
+
+
+class SyncRunKind(models.TextChoices):
+    REFRESH = "refresh", "Refresh"
+    IMPORT = "import", "Import"
+    JOB_COSTS = "job_costs", "Job-cost sync"
+
+
+class SyncRunOutcome(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sync_runs")
+    connection = models.ForeignKey(ErpConnection, null=True, on_delete=models.SET_NULL, related_name="sync_runs")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=20, choices=SyncRunKind.choices)
+    outcome = models.CharField(max_length=20, choices=SyncRunOutcome.choices, default=SyncRunOutcome.QUEUED)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_label = models.CharField(max_length=120, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "-created_at"])]
+        ordering = ["-created_at"]
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class AuditEvent(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=60)
+    object_repr = models.CharField(max_length=255)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "-created_at"])]
+        ordering = ["-created_at"]

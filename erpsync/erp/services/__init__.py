@@ -1,0 +1,17 @@
+"""The rules of the ERP Integrations tool. Views, commands and tasks call only these."""
+
+from erpsync.erp.services.archive import erp_job_archive, erp_job_unarchive
+from erpsync.erp.services.importing import erp_job_import, project_limit_reached
+from erpsync.erp.services.job_costs import job_costs_sync
+from erpsync.erp.services.refresh import erp_refresh
+from erpsync.erp.services.validate import erp_job_validate
+
+__all__ = [
+    "erp_job_archive",
+    "erp_job_import",
+    "erp_job_unarchive",
+    "erp_job_validate",
+    "erp_refresh",
+    "job_costs_sync",
+    "project_limit_reached",
+]

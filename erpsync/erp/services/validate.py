@@ -1,0 +1,135 @@
+"""What blocks an ERP job from becoming a project, in words the user can act on."""
+
+import re
+from dataclasses import dataclass, field
+
+from erpsync.erp.models import StagedJob, StagedJobStatus
+from erpsync.projects.models import CostCode, CostType, Project
+
+_SEGMENTS = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
+_SHOWN = 10  # codes listed in one message before "and N more"
+
+
+@dataclass
+class JobShape:
+    """The parts of a staged job (or sub job) that validation looks at."""
+
+    job_code: str
+    name: str
+    cost_codes: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, parent)
+    budget_pairs: set[tuple[str, str]] = field(default_factory=set)  # (phase, category)
+    cost_type_names: dict[str, str] = field(default_factory=dict)  # category code → name
+
+
+def _listing(codes: list[str]) -> str:
+    shown = ", ".join(codes[:_SHOWN])
+    return shown if len(codes) <= _SHOWN else f"{shown} and {len(codes) - _SHOWN} more"
+
+
+def _limit(model, field_name: str) -> int:
+    return model._meta.get_field(field_name).max_length
+
+
+def problems_for(job: JobShape, *, sub_jobs: list[JobShape] = (), number_taken: bool = False) -> list[dict]:
+    """The problems that block import; each a dict with a code, a message and the items at fault."""
+    problems: list[dict] = []
+
+    def add(code: str, message: str, items: list[str] = ()):
+        problems.append({"code": code, "message": message, "items": list(items)})
+
+    if not job.name.strip():
+        add("missing_name", f"Job {job.job_code} has no name in the ERP; give it one there, then refresh.")
+    if len(job.job_code) > _limit(Project, "project_number"):
+        add("too_long", f"The job code {job.job_code} is longer than the {_limit(Project, 'project_number')} characters a project number may have.")
+    if len(job.name) > _limit(Project, "name"):
+        add("too_long", f"The job name is {len(job.name)} characters; a project name may have at most {_limit(Project, 'name')}.")
+    if number_taken:
+        add(
+            "number_taken",
+            f"Project number {job.job_code} is already used by another project that is not linked to "
+            "this job; rename that project or change the job code in the ERP.",
+            [job.job_code],
+        )
+
+    for shape in [job, *sub_jobs]:
+        prefix = "" if shape is job else f"Sub job {shape.job_code}: "
+        codes = {code for code, _, _ in shape.cost_codes}
+        parents = {parent for _, _, parent in shape.cost_codes if parent}
+        phased = {phase for phase, _ in shape.budget_pairs}
+        leaves_without = sorted(c for c in codes if c not in parents and c not in phased)
+        if leaves_without:
+            n = len(leaves_without)
+            add(
+                "cost_code_without_cost_type",
+                f"{prefix}{n} cost code{'s' if n != 1 else ''} {'have' if n != 1 else 'has'} no cost type: "
+                f"{_listing(leaves_without)}. Assign a category to each in the ERP, then refresh.",
+                leaves_without,
+            )
+        bad_delimiter = sorted(c for c in codes if not _SEGMENTS.match(c))
+        if bad_delimiter:
+            marks = sorted({ch for c in bad_delimiter for ch in c if not ch.isalnum() and ch != "-"})
+            add(
+                "unsupported_delimiter",
+                f"{prefix}{len(bad_delimiter)} cost code{'s' if len(bad_delimiter) != 1 else ''} "
+                f"use{'s' if len(bad_delimiter) == 1 else ''} {' '.join(repr(m) for m in marks)} as a delimiter; "
+                f"only '-' is supported: {_listing(bad_delimiter)}.",
+                bad_delimiter,
+            )
+        orphans = sorted(code for code, _, parent in shape.cost_codes if parent and parent not in codes)
+        if orphans:
+            add("missing_parent", f"{prefix}cost codes name a parent the job does not have: {_listing(orphans)}.", orphans)
+        misplaced = sorted(
+            code for code, _, parent in shape.cost_codes
+            if parent and parent in codes and not code.startswith(parent + "-")
+        )
+        if misplaced:
+            add("code_outside_parent", f"{prefix}cost codes do not start with their parent's code and '-': {_listing(misplaced)}.", misplaced)
+        too_long = sorted(
+            code for code, name, _ in shape.cost_codes
+            if len(code) > _limit(CostCode, "code") or len(name) > _limit(CostCode, "description")
+        )
+        if too_long:
+            add("too_long", f"{prefix}cost codes with a code over {_limit(CostCode, 'code')} or a description over {_limit(CostCode, 'description')} characters: {_listing(too_long)}.", too_long)
+        long_types = sorted(
+            code for code, name in shape.cost_type_names.items()
+            if len(code) > _limit(CostType, "code") or len(name) > _limit(CostType, "name")
+        )
+        if long_types:
+            add("too_long", f"{prefix}cost types with a code or name too long: {_listing(long_types)}.", long_types)
+    return problems
+
+
+def shape_of(job: StagedJob, cost_type_names: dict[str, str]) -> JobShape:
+    pairs = set(job.budget_lines.values_list("phase_code", "category_code"))
+    return JobShape(
+        job_code=job.job_code,
+        name=job.name,
+        cost_codes=list(job.cost_codes.values_list("code", "name", "parent_code")),
+        budget_pairs=pairs,
+        cost_type_names={cat: cost_type_names.get(cat, "") for _, cat in pairs},
+    )
+
+
+def project_number_taken(job: StagedJob) -> bool:
+    return (
+        Project.objects.filter(company=job.company, project_number=job.job_code)
+        .exclude(erp_kind=job.connection.kind, erp_company_code=job.erp_company_code, erp_job_code=job.job_code)
+        .exists()
+    )
+
+
+def erp_job_validate(*, job: StagedJob) -> list[dict]:
+    """The problems that block importing `job`, read fresh from staging and the registry."""
+    from erpsync.erp.models import StagedCostType
+
+    names = dict(
+        StagedCostType.objects.filter(connection=job.connection, erp_company_code=job.erp_company_code).values_list("code", "name")
+    )
+    sub_jobs = StagedJob.objects.filter(
+        connection=job.connection, erp_company_code=job.erp_company_code, controlling_code=job.job_code
+    ).exclude(status=StagedJobStatus.ARCHIVED)
+    return problems_for(
+        shape_of(job, names),
+        sub_jobs=[shape_of(s, names) for s in sub_jobs],
+        number_taken=project_number_taken(job),
+    )

@@ -1,0 +1,49 @@
+"""Background work. Tasks are thin: load by id, call the service."""
+
+import logging
+
+from crontask import cron
+from django.conf import settings
+from django.tasks import task
+
+from erpsync.erp.models import ErpConnection, StagedJob, StagedJobStatus, SyncRun
+from erpsync.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+@task
+def erp_refresh_task(connection_id: int, run_id: int, user_id: int | None = None) -> None:
+    from django.contrib.auth import get_user_model
+
+    from erpsync.erp.services import erp_refresh
+
+    connection = ErpConnection.objects.get(pk=connection_id)
+    user = get_user_model().objects.get(pk=user_id) if user_id else None
+    try:
+        erp_refresh(connection=connection, user=user, run=SyncRun.objects.get(pk=run_id))
+    except ApplicationError as exc:
+        logger.warning("refresh of connection %s failed: %s", connection_id, exc.message)
+
+
+@task
+def job_costs_sync_task(project_id: int, run_id: int | None = None) -> None:
+    from erpsync.erp.services import job_costs_sync
+    from erpsync.projects.models import Project
+
+    try:
+        job_costs_sync(project=Project.objects.get(pk=project_id), run=SyncRun.objects.filter(pk=run_id).first())
+    except ApplicationError as exc:
+        logger.warning("job-cost sync of project %s failed: %s", project_id, exc.message)
+
+
+@cron(settings.JOB_COST_SYNC_SCHEDULE)
+@task
+def job_costs_sync_all() -> None:
+    """Queue a job-cost sync for every synced project; each runs (and fails) on its own."""
+    project_ids = (
+        StagedJob.objects.filter(status=StagedJobStatus.SYNCED, controlling_code="", project__isnull=False)
+        .values_list("project_id", flat=True).distinct()
+    )
+    for project_id in project_ids:
+        job_costs_sync_task.enqueue(project_id)
