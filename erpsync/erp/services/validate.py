@@ -80,7 +80,7 @@ def problems_for(job: JobShape, *, sub_jobs: list[JobShape] = (), number_taken: 
             add("missing_parent", f"{prefix}cost codes name a parent the job does not have: {_listing(orphans)}.", orphans)
         misplaced = sorted(
             code for code, _, parent in shape.cost_codes
-            if parent and parent in codes and not code.startswith(parent + "-")
+            if parent and parent in codes and not code.startswith(parent + "-") and code not in bad_delimiter
         )
         if misplaced:
             add("code_outside_parent", f"{prefix}cost codes do not start with their parent's code and '-': {_listing(misplaced)}.", misplaced)
