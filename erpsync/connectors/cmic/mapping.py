@@ -50,7 +50,7 @@ RESOURCES: dict[str, Resource] = {
             "end_date": "JobEndDate",  # [guess]
             "updated_at": "JobIuUpdateDate",  # [guess]
         },
-        required=("company_code", "job_code", "name"),
+        required=("company_code", "job_code"),  # a nameless job is staged, and blocked with a reason
         audit_attribute="JobIuUpdateDate",
     ),
     "cost_codes": Resource(
@@ -208,6 +208,7 @@ class CmicMapper:
         req = self._required("jobs", item, where)
         return JobRecord(
             **req,
+            name=_text(item.get(a["name"])),
             controlling_code=_parent(item.get(a["controlling_code"])),
             status=_text(item.get(a["status"])),
             address=_text(item.get(a["address"])),

@@ -1,0 +1,72 @@
+from erpsync.erp.models import StagedJob
+from erpsync.erp.services import erp_job_validate, erp_refresh
+from erpsync.projects.models import Project
+
+
+def problems(connection, job_code="24001"):
+    erp_refresh(connection=connection)
+    return erp_job_validate(job=StagedJob.objects.get(job_code=job_code))
+
+
+def codes(found):
+    return [(p["code"], p["items"]) for p in found]
+
+
+def test_a_complete_job_has_no_problems(connection):
+    assert problems(connection) == []
+
+
+def test_it_lists_every_leaf_cost_code_without_a_cost_type(connection, export):
+    export.phase("24001", "05", "Metals").phase("24001", "05-110", "Steel", "05").phase("24001", "05-120", "Joists", "05")
+    export.write()
+    found = problems(connection)
+    assert codes(found) == [("cost_code_without_cost_type", ["05-110", "05-120"])]
+    assert found[0]["message"].startswith("2 cost codes have no cost type: 05-110, 05-120.")
+
+
+def test_division_headings_need_no_cost_type(connection, export):
+    # "03" has children and no category of its own: that is how divisions look.
+    assert problems(connection) == []
+
+
+def test_it_refuses_dot_delimited_codes(connection, export):
+    export.phase("24001", "600.004", "Dotted").line("24001", "600.004", "L", "1")
+    export.write()
+    found = problems(connection)
+    assert codes(found) == [("unsupported_delimiter", ["600.004"])]
+    assert found[0]["message"] == "1 cost code uses '.' as a delimiter; only '-' is supported: 600.004."
+
+
+def test_it_refuses_a_project_number_already_taken(connection, company):
+    Project.objects.create(company=company, project_number="24001", name="Typed by hand")
+    assert codes(problems(connection)) == [("number_taken", ["24001"])]
+
+
+def test_a_project_of_another_company_takes_no_number(connection, other_company):
+    Project.objects.create(company=other_company, project_number="24001", name="Theirs")
+    assert problems(connection) == []
+
+
+def test_it_refuses_a_job_without_a_name(connection, export):
+    export.rows["jobs"][0]["name"] = " "
+    export.write()
+    found = problems(connection)
+    assert codes(found) == [("missing_name", [])]
+    assert found[0]["message"] == "Job 24001 has no name in the ERP; give it one there, then refresh."
+
+
+def test_it_refuses_values_longer_than_the_registry_accepts(connection, export):
+    export.rows["jobs"][0]["name"] = "N" * 130
+    export.phase("24001", "03-500", "D" * 121, "03").line("24001", "03-500", "L", "1")
+    export.write()
+    found = problems(connection)
+    assert [p["code"] for p in found] == ["too_long", "too_long"]
+    assert found[0]["message"] == "The job name is 130 characters; a project name may have at most 120."
+    assert found[1]["items"] == ["03-500"]
+
+
+def test_a_sub_jobs_problems_block_its_control_job(connection, export):
+    export.job("24001-01", "Site work", controlling="24001").phase("24001-01", "02", "Site").phase("24001-01", "02-100", "Grading", "02")
+    export.write()
+    found = problems(connection)
+    assert found[0]["message"].startswith("Sub job 24001-01: 1 cost code has no cost type: 02-100.")

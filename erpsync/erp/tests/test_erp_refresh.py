@@ -1,0 +1,105 @@
+import pytest
+
+from erpsync.erp.models import AuditEvent, StagedBudgetLine, StagedCostCode, StagedJob, StagedJobStatus, SyncRun
+from erpsync.erp.services import erp_job_archive, erp_refresh
+from erpsync.errors import PermissionRefused, SourceFailed
+
+
+def staging_snapshot(connection):
+    return (
+        sorted(StagedJob.objects.filter(connection=connection).values_list("job_code", "name", "status", "problems")),
+        sorted(StagedCostCode.objects.filter(job__connection=connection).values_list("job__job_code", "code")),
+        sorted(StagedBudgetLine.objects.filter(job__connection=connection).values_list("job__job_code", "phase_code", "category_code", "original_budget")),
+    )
+
+
+def test_it_stages_new_jobs_as_ready_to_import(connection):
+    run = erp_refresh(connection=connection)
+    job = StagedJob.objects.get(connection=connection)
+    assert (job.job_code, job.name, job.status, job.problems) == ("24001", "Harbor Office Building", StagedJobStatus.READY, [])
+    assert job.cost_code_count == 3
+    assert job.raw["JobName"] == "Harbor Office Building"
+    assert run.outcome == "succeeded"
+    assert run.counts == {"jobs": 1, "new": 1, "changed": 0, "unchanged": 0, "cost_codes": 3, "budget_lines": 3, "cost_types": 3}
+    assert AuditEvent.objects.filter(action="erp_job.pulled", object_id=str(job.pk)).exists()
+
+
+def test_a_second_refresh_updates_what_changed_and_audits_it(connection, export, accountant):
+    erp_refresh(connection=connection)
+    export.rows["jobs"][0]["name"] = "Harbor Office Tower"
+    export.write()
+    run = erp_refresh(connection=connection, user=accountant)
+    job = StagedJob.objects.get(connection=connection)
+    assert job.name == "Harbor Office Tower"
+    assert (run.counts["new"], run.counts["changed"]) == (0, 1)
+    event = AuditEvent.objects.get(action="erp_job.changed_in_erp")
+    assert (event.actor, event.before, event.after) == (accountant, {"name": "Harbor Office Building"}, {"name": "Harbor Office Tower"})
+
+
+def test_archived_jobs_stay_archived(connection, pm):
+    erp_refresh(connection=connection)
+    erp_job_archive(job=StagedJob.objects.get(), user=pm)
+    erp_refresh(connection=connection)
+    assert StagedJob.objects.get().status == StagedJobStatus.ARCHIVED
+
+
+def test_a_broken_file_leaves_staging_exactly_as_it_was(connection, export):
+    erp_refresh(connection=connection)
+    before = staging_snapshot(connection)
+    export.job("24002", "New job")
+    export.rows["budget_lines"][1]["original_budget"] = "n/a"
+    export.write()
+    with pytest.raises(SourceFailed, match=r"jcjobcategory.csv row 3, field JcatOrigBudgetAmt: 'n/a' is not a number."):
+        erp_refresh(connection=connection)
+    assert staging_snapshot(connection) == before
+    failed = SyncRun.objects.filter(outcome="failed").get()
+    assert failed.error == "jcjobcategory.csv row 3, field JcatOrigBudgetAmt: 'n/a' is not a number."
+
+
+def test_it_refuses_a_category_the_company_does_not_have(connection, export):
+    export.line("24001", "03-400", "X")
+    export.write()
+    with pytest.raises(SourceFailed, match=r"jcjobcategory.csv row 5: category X is not one of the company's categories."):
+        erp_refresh(connection=connection)
+    assert not StagedJob.objects.exists()
+
+
+def test_it_refuses_duplicate_rows_naming_both(connection, export):
+    export.phase("24001", "03-300", "Cast-in-Place again", "03")
+    export.write()
+    with pytest.raises(SourceFailed, match=r"jcjobcostcodes.csv row 5 repeats the cost code 03-300 of job 24001 already given at jcjobcostcodes.csv row 3."):
+        erp_refresh(connection=connection)
+
+
+def test_it_refuses_a_cost_code_of_an_unknown_job(connection, export):
+    export.phase("99999", "01", "General")
+    export.write()
+    with pytest.raises(SourceFailed, match="belongs to job 99999, which the jobs list does not have"):
+        erp_refresh(connection=connection)
+
+
+def test_it_fails_clearly_when_the_folder_is_gone(connection, export, tmp_path):
+    connection.settings = {"folder": str(tmp_path / "nowhere")}
+    connection.save()
+    with pytest.raises(SourceFailed, match="has no jcmastercategories.csv"):
+        erp_refresh(connection=connection)
+
+
+def test_it_shows_problems_before_anyone_clicks(connection, export):
+    export.job("24002", "Gap job").phase("24002", "01", "General").phase("24002", "01-100", "Supervision", "01")
+    export.write()
+    erp_refresh(connection=connection)
+    job = StagedJob.objects.get(job_code="24002")
+    assert [p["message"] for p in job.problems] == [
+        "1 cost code has no cost type: 01-100. Assign a category to each in the ERP, then refresh."
+    ]
+
+
+def test_only_accounting_approvers_may_refresh(connection, pm, viewer, outsider, accountant, admin):
+    for user in (pm, viewer, outsider):
+        with pytest.raises(PermissionRefused):
+            erp_refresh(connection=connection, user=user)
+    assert not StagedJob.objects.exists()
+    erp_refresh(connection=connection, user=accountant)
+    erp_refresh(connection=connection, user=admin)
+    assert SyncRun.objects.filter(outcome="succeeded").count() == 2
