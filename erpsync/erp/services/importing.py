@@ -93,7 +93,7 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
 
 def _create(job: StagedJob, template, user, transactions, sub_job_codes):
     Company.objects.select_for_update().get(pk=job.company_id)  # serialises imports per company
-    job = StagedJob.objects.select_for_update().select_related("connection", "company").get(pk=job.pk)
+    job = StagedJob.objects.select_for_update(of=("self",)).select_related("connection", "company").get(pk=job.pk)
     if job.status == StagedJobStatus.SYNCED and job.project_id:
         return job.project, False
     if job.status == StagedJobStatus.ARCHIVED:
