@@ -252,3 +252,21 @@ def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str
                 if (kind, company_code, job_code) != (connection.kind, key[0], key[1]):
                     taken.add(key)
     return taken
+
+
+def erp_refresh_enqueue(*, connection: ErpConnection, user) -> SyncRun:
+    """Queue a refresh for the background worker; the returned run shows its progress."""
+    from erpsync.erp.models import SyncRunOutcome
+    from erpsync.erp.tasks import erp_refresh_task
+
+    membership = Membership.objects.filter(user=user, company=connection.company).first()
+    if not can_refresh_erp(membership):
+        raise PermissionRefused(REFRESH_REQUIREMENT)
+    active = SyncRun.objects.filter(
+        connection=connection, kind=SyncRunKind.REFRESH, outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
+    ).first()
+    if active:
+        return active  # one refresh at a time per connection; a second click follows the first
+    run = SyncRun.objects.create(company=connection.company, connection=connection, kind=SyncRunKind.REFRESH, started_by=user)
+    transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, user.pk))
+    return run

@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, addr, **options):
         python = sys.executable
         processes = [
-            subprocess.Popen([python, "manage.py", "db_worker", "--interval", "1"]),
+            subprocess.Popen([python, "manage.py", "db_worker", "--interval", "1", "--no-reload"]),
             subprocess.Popen([python, "manage.py", "crontask"]),
             subprocess.Popen([python, "manage.py", "runserver", addr, "--noreload", "--skip-checks"]),
         ]
