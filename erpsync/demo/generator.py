@@ -58,6 +58,7 @@ class Plan:
     categories_per_phase: tuple[int, int] = (1, 4)
     transactions_per_line: tuple[int, int] = (0, 4)
     problem_jobs: bool = True
+    large_job_only: bool = False  # benchmarks: just the large job
 
 
 def _money(rng: random.Random, low: int, high: int) -> Decimal:
@@ -170,6 +171,8 @@ def _pick_categories(rng: random.Random, plan: Plan) -> list[str]:
 def _jobs(rng: random.Random, plan: Plan) -> list[dict]:
     jobs = []
     codes = [f"25{101 + i:03d}" for i in range(plan.control_jobs)]
+    if plan.large_job_only:
+        codes = [LARGE_JOB]
     for index, code in enumerate(codes):
         city, state, zip_code = rng.choice(PLACES)
         start = date(2024, 1, 1) + timedelta(days=rng.randrange(0, 1000))

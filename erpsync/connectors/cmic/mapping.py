@@ -126,20 +126,22 @@ def attributes_for(entity: str, overrides: Mapping[str, Mapping[str, str]] | Non
 def _text(value) -> str:
     if value is None:
         return ""
-    return str(value).strip()
+    return value.strip() if type(value) is str else str(value).strip()
 
 
 def parse_amount(value, *, where: str, attribute: str) -> Decimal:
-    text = _text(value).replace(",", "")
-    if text == "":
-        return ZERO
     if isinstance(value, float):
-        # JSON numbers arrive as floats from some parsers; their shortest repr is the intended value.
-        text = repr(value)
+        value = repr(value)  # a float's shortest repr is the value the sender meant
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ConnectorError(f"{where}, field {attribute}: {_text(value)!r} is not a number.") from None
+        amount = Decimal(value)  # the common case: a plain number
+    except (InvalidOperation, TypeError, ValueError):
+        text = _text(value).replace(",", "")
+        if text == "":
+            return ZERO
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ConnectorError(f"{where}, field {attribute}: {_text(value)!r} is not a number.") from None
     if not amount.is_finite():
         raise ConnectorError(f"{where}, field {attribute}: {_text(value)!r} is not a number.")
     return amount
@@ -189,6 +191,10 @@ class CmicMapper:
 
     def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None):
         self.attrs = {entity: attributes_for(entity, overrides) for entity in RESOURCES}
+        tx = self.attrs["cost_transactions"]
+        self._tx_attributes = tuple(tx[f] for f in (
+            "company_code", "job_code", "phase_code", "category_code", "number", "posted_on", "amount", "units", "source", "reference"
+        ))
 
     def required_attributes(self, entity: str) -> list[str]:
         return [self.attrs[entity][f] for f in RESOURCES[entity].required]
@@ -257,18 +263,22 @@ class CmicMapper:
         )
 
     def cost_transaction(self, item: Mapping, where: str) -> CostTransactionRecord:
-        a = self.attrs["cost_transactions"]
-        req = self._required("cost_transactions", item, where)
+        # Posted detail runs to hundreds of thousands of rows: read the attributes directly.
+        a = self._tx_attributes
+        values = [v.strip() if type(v) is str else _text(v) for v in map(item.get, a)]
+        company_code, job_code, phase_code, category_code, number, posted_on, amount, units, source, reference = values
+        if not all(values[:7]):
+            self._required("cost_transactions", item, where)  # raises, naming the empty field
+        try:  # the common case inline; the parse functions explain anything unusual
+            posted = date.fromisoformat(posted_on)
+            amount = Decimal(amount)
+            units = Decimal(units) if units else ZERO
+            if not (amount.is_finite() and units.is_finite()):
+                raise ValueError
+        except (ValueError, TypeError, InvalidOperation):
+            posted = parse_date(posted_on, where=where, attribute=a[5])
+            amount = parse_amount(amount, where=where, attribute=a[6])
+            units = parse_amount(units, where=where, attribute=a[7])
         return CostTransactionRecord(
-            company_code=req["company_code"],
-            job_code=req["job_code"],
-            phase_code=req["phase_code"],
-            category_code=req["category_code"],
-            number=req["number"],
-            posted_on=parse_date(req["posted_on"], where=where, attribute=a["posted_on"]),
-            amount=parse_amount(req["amount"], where=where, attribute=a["amount"]),
-            units=parse_amount(item.get(a["units"]), where=where, attribute=a["units"]),
-            source=_text(item.get(a["source"])),
-            reference=_text(item.get(a["reference"])),
-            where=where,
+            company_code, job_code, phase_code, category_code, number, posted, amount, units, source, reference, where
         )

@@ -73,11 +73,15 @@ class CmicExportSource:
         path = self._path(entity)
         if path is None:
             return
-        job_attribute = self.mapper.attrs[entity].get("job_code")
+        if job_codes is None:
+            for where, item in self._items(entity, path):
+                yield make(item, where)
+            return
+        job_attribute = self.mapper.attrs[entity]["job_code"]
         for where, item in self._items(entity, path):
-            if job_codes is not None and str(item.get(job_attribute, "")).strip() not in job_codes:
-                continue
-            yield make(item, where)
+            value = item.get(job_attribute)
+            if (value.strip() if type(value) is str else str(value or "").strip()) in job_codes:
+                yield make(item, where)
 
     def _path(self, entity: str) -> Path | None:
         name = RESOURCES[entity].name
@@ -128,19 +132,20 @@ class CmicExportSource:
 
     def _csv_items(self, entity: str, path: Path, text: str):
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        name = path.name
         try:
             header = [h.strip() for h in next(reader)]
             self._check_columns(entity, path, header)
+            width = len(header)
             for row in reader:
-                row_number = reader.line_num
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
+                if len(row) != width:
+                    if not "".join(row).strip():
+                        continue
                     raise ConnectorError(
-                        f"{path.name} row {row_number} has {len(row)} fields but the header has "
-                        f"{len(header)}; is the file cut short or a comma unquoted?"
+                        f"{name} row {reader.line_num} has {len(row)} fields but the header has "
+                        f"{width}; is the file cut short or a comma unquoted?"
                     )
-                yield f"{path.name} row {row_number}", dict(zip(header, row))
+                yield f"{name} row {reader.line_num}", dict(zip(header, row))
         except csv.Error as exc:
             raise ConnectorError(f"{path.name} row {reader.line_num}: {exc}.") from None
 

@@ -13,6 +13,8 @@ from erpsync.erp.services.audit import audit_event_record
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.validate import erp_job_validate
 from erpsync.errors import ApplicationError, ImportBlocked, NotFound, PermissionRefused, ProjectLimitReached
+from erpsync.projects.amounts import money, money_fits, quantity, quantity_fits
+from erpsync.projects.bulk import bulk_insert, gc_paused
 from erpsync.projects.models import (
     BaseType,
     BudgetLine,
@@ -27,6 +29,10 @@ from erpsync.projects.models import (
 )
 
 BATCH = 5000
+JOB_COST_FIGURES = (
+    "original_budget", "approved_changes", "revised_budget", "committed_cost", "job_to_date_cost",
+    "job_to_date_units", "month_to_date_cost", "percent_complete",
+)
 _BASE_TYPE_WORDS = (
     ("labo", BaseType.LABOR),
     ("material", BaseType.MATERIALS),
@@ -62,7 +68,10 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
     if job.is_sub_job:
         raise ImportBlocked(f"Job {job.job_code} is a sub job of {job.controlling_code}; add {job.controlling_code} and its sub jobs come with it.")
 
-    with sync_run_recording(company=company, kind=SyncRunKind.IMPORT, connection=job.connection, user=user, progress=progress) as (run, report):
+    with (
+        sync_run_recording(company=company, kind=SyncRunKind.IMPORT, connection=job.connection, user=user, progress=progress) as (run, report),
+        gc_paused(),
+    ):
         # Read the posted detail before the transaction: a slow ERP must not hold locks.
         sub_job_codes = set(
             StagedJob.objects.filter(connection=job.connection, erp_company_code=job.erp_company_code, controlling_code=job.job_code)
@@ -189,12 +198,11 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
     for s in staged.values():
         codes_by_job[s.job_code] = list(s.cost_codes.values_list("code", "name", "parent_code", "active"))
         lines_by_job[s.job_code] = [
-            BudgetLineRecord(
-                company_code=s.erp_company_code, job_code=s.job_code, phase_code=b.phase_code, category_code=b.category_code,
-                active=b.active, original_budget=b.original_budget, approved_changes=b.approved_changes,
-                budget_units=b.budget_units, committed_cost=b.committed_cost, percent_complete=b.percent_complete,
+            BudgetLineRecord(s.erp_company_code, s.job_code, *values)
+            for values in s.budget_lines.values_list(
+                "phase_code", "category_code", "active", "original_budget", "approved_changes", "budget_units",
+                "committed_cost", "percent_complete",
             )
-            for b in s.budget_lines.all()
         ]
     cost_types = _cost_types_for(project, job, {l.category_code for lines in lines_by_job.values() for l in lines})
 
@@ -219,48 +227,49 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
             done = {r[0] for r in level}
             pending = [r for r in pending if r[0] not in done]
 
-    lines = []
-    for job_code, records in lines_by_job.items():
-        for r in records:
-            lines.append(BudgetLine(project=project, cost_code=created_codes[(job_code, r.phase_code)], cost_type=cost_types[r.category_code]))
-    lines = BudgetLine.objects.bulk_create(lines, batch_size=BATCH)
-    line_ids = {(l.cost_code.code, l.cost_code.sub_job.code if l.cost_code.sub_job else job.job_code, l.cost_type.code): l for l in lines}
+    bulk_insert(
+        BudgetLine,
+        ["project", "cost_code", "cost_type"],
+        [
+            (project.pk, created_codes[(job_code, r.phase_code)].pk, cost_types[r.category_code].pk)
+            for job_code, records in lines_by_job.items() for r in records
+        ],
+    )
+    code_key = {o.pk: (code, job_code) for (job_code, code), o in created_codes.items()}
+    type_code = {ct.pk: code for code, ct in cost_types.items()}
+    line_pks = {
+        (*code_key[cc], type_code[tc]): pk
+        for pk, cc, tc in BudgetLine.objects.filter(project=project).values_list("pk", "cost_code_id", "cost_type_id")
+    }
 
     now = timezone.now()
     tx_by_job = defaultdict(list)
     for t in transactions:
         tx_by_job[t.job_code].append(t)
-    job_costs = []
+    cost_rows = []
     for job_code, records in lines_by_job.items():
-        for figures in job_costs_from(records, tx_by_job.get(job_code, []), as_of=timezone.localdate(now)):
-            line = line_ids[(figures.phase_code, job_code, figures.category_code)]
-            job_costs.append(JobCost(budget_line=line, as_of=now, **_figures(figures)))
-    JobCost.objects.bulk_create(job_costs, batch_size=BATCH)
+        for f in job_costs_from(records, tx_by_job.get(job_code, []), as_of=timezone.localdate(now)):
+            cost_rows.append((line_pks[(f.phase_code, job_code, f.category_code)], now, *(getattr(f, name) for name in JOB_COST_FIGURES)))
+    bulk_insert(JobCost, ["budget_line", "as_of", *JOB_COST_FIGURES], cost_rows)
 
-    rows = []
-    for t in transactions:
-        line = line_ids.get((t.phase_code, t.job_code, t.category_code))
-        if line is None:
-            raise ConnectorError(
-                f"{t.where}: posted cost {t.number} is on cost code {t.phase_code} × category {t.category_code}, "
-                f"which is not a budget line of job {t.job_code}; refresh, then try again."
-            )
-        rows.append(CostTransaction(
-            budget_line=line, erp_key=t.number, date=t.posted_on, amount=t.amount, units=t.units,
-            source=t.source[:20], reference=t.reference[:80],
-        ))
-    CostTransaction.objects.bulk_create(rows, batch_size=BATCH)
-    return {"cost_codes": len(created_codes), "budget_lines": len(lines), "cost_transactions": len(rows), "sub_jobs": len(sub_jobs) - 1}
+    def transaction_rows():
+        for t in transactions:
+            pk = line_pks.get((t.phase_code, t.job_code, t.category_code))
+            if pk is None:
+                raise ConnectorError(
+                    f"{t.where}: posted cost {t.number} is on cost code {t.phase_code} × category {t.category_code}, "
+                    f"which is not a budget line of job {t.job_code}; refresh, then try again."
+                )
+            if not (money_fits(t.amount) and quantity_fits(t.units)):
+                money(t.amount, t.where)
+                quantity(t.units, t.where)
+            yield (pk, t.number, t.posted_on, t.amount, t.units, t.source[:20], t.reference[:80])
+
+    written = bulk_insert(
+        CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference"], transaction_rows()
+    )
+    return {"cost_codes": len(created_codes), "budget_lines": len(line_pks), "cost_transactions": written, "sub_jobs": len(sub_jobs) - 1}
 
 
-def _figures(f) -> dict:
-    return {
-        "original_budget": f.original_budget,
-        "approved_changes": f.approved_changes,
-        "revised_budget": f.revised_budget,
-        "committed_cost": f.committed_cost,
-        "job_to_date_cost": f.job_to_date_cost,
-        "job_to_date_units": f.job_to_date_units,
-        "month_to_date_cost": f.month_to_date_cost,
-        "percent_complete": f.percent_complete,
-    }
+def job_cost_figures(f) -> dict:
+    return {name: getattr(f, name) for name in JOB_COST_FIGURES}

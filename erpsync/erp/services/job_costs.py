@@ -7,15 +7,12 @@ from django.utils import timezone
 
 from erpsync.connectors.base import job_costs_from
 from erpsync.erp.models import StagedJob, StagedJobStatus, SyncRun, SyncRunKind
-from erpsync.erp.services.importing import _figures
+from erpsync.erp.services.importing import JOB_COST_FIGURES, job_cost_figures
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.errors import ApplicationError
+from erpsync.projects.bulk import gc_paused
 from erpsync.projects.models import BudgetLine, CostTransaction, JobCost, Project
 
-FIGURES = (
-    "original_budget", "approved_changes", "revised_budget", "committed_cost", "job_to_date_cost",
-    "job_to_date_units", "month_to_date_cost", "percent_complete",
-)
 
 
 def job_costs_sync(*, project: Project, user=None, run: SyncRun | None = None, progress=None) -> SyncRun:
@@ -23,7 +20,10 @@ def job_costs_sync(*, project: Project, user=None, run: SyncRun | None = None, p
     control = next((j for j in jobs if not j.controlling_code), None)
     if control is None:
         raise ApplicationError(f"Project {project.project_number} is not linked to an ERP job, so it has no job costs to sync.")
-    with sync_run_recording(company=project.company, kind=SyncRunKind.JOB_COSTS, connection=control.connection, user=user, project=project, run=run, progress=progress) as (run, report):
+    with (
+        sync_run_recording(company=project.company, kind=SyncRunKind.JOB_COSTS, connection=control.connection, user=user, project=project, run=run, progress=progress) as (run, report),
+        gc_paused(),
+    ):
         source = control.connection.source()
         codes = {j.job_code for j in jobs}
         report(0, 3, "Reading budgets")
@@ -56,14 +56,14 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
             if bl is None:
                 not_in_project += 1
                 continue
-            new = _figures(f)
+            new = job_cost_figures(f)
             jc = bl.job_cost
             if any(getattr(jc, k) != v for k, v in new.items()):
                 for k, v in new.items():
                     setattr(jc, k, v)
                 jc.as_of = now
                 changed.append(jc)
-    JobCost.objects.bulk_update(changed, [*FIGURES, "as_of"], batch_size=2000)
+    JobCost.objects.bulk_update(changed, [*JOB_COST_FIGURES, "as_of"], batch_size=2000)
 
     known = set(CostTransaction.objects.filter(budget_line__project=project).values_list("budget_line_id", "erp_key"))
     new_rows = []

@@ -22,6 +22,8 @@ from erpsync.erp.models import (
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.validate import JobShape, problems_for
 from erpsync.errors import PermissionRefused
+from erpsync.projects.amounts import money, quantity
+from erpsync.projects.bulk import gc_paused
 from erpsync.projects.models import Project
 
 CHUNK = 2000
@@ -79,6 +81,9 @@ def _pull(source, progress):
         if r.key in seen_lines:
             raise ConnectorError(f"{r.where} repeats cost code {r.phase_code} × category {r.category_code} of job {r.job_code}, already given at {seen_lines[r.key]}.")
         seen_lines[r.key] = r.where
+        for amount in (r.original_budget, r.approved_changes, r.committed_cost):
+            money(amount, r.where)
+        quantity(r.budget_units, r.where)
         if (r.company_code, r.category_code) not in cost_types:
             raise ConnectorError(f"{r.where}: category {r.category_code} is not one of the company's categories.")
         if (r.company_code, r.job_code, r.phase_code) not in seen_codes:
@@ -100,7 +105,10 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
         if not can_refresh_erp(membership):
             raise PermissionRefused(REFRESH_REQUIREMENT)
 
-    with sync_run_recording(company=company, kind=SyncRunKind.REFRESH, connection=connection, user=user, run=run, progress=progress) as (run, report):
+    with (
+        sync_run_recording(company=company, kind=SyncRunKind.REFRESH, connection=connection, user=user, run=run, progress=progress) as (run, report),
+        gc_paused(),
+    ):
         cost_types, jobs, codes, lines = _pull(connection.source(), report)
         now = timezone.now()
         with transaction.atomic():

@@ -1,0 +1,39 @@
+"""What amounts the registry stores exactly: money to the cent, quantities to 1/10,000."""
+
+from decimal import Decimal
+
+from erpsync.connectors.base import ConnectorError
+from erpsync.projects.models import MONEY, QUANTITY
+
+_MONEY_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
+_QUANTITY_LIMIT = Decimal(10) ** (QUANTITY["max_digits"] - QUANTITY["decimal_places"])
+
+
+_CENT = Decimal(1).scaleb(-MONEY["decimal_places"])
+_QUANTUM = Decimal(1).scaleb(-QUANTITY["decimal_places"])
+
+
+def money_fits(value: Decimal) -> bool:
+    return -_MONEY_LIMIT < value < _MONEY_LIMIT and value.quantize(_CENT) == value
+
+
+def quantity_fits(value: Decimal) -> bool:
+    return -_QUANTITY_LIMIT < value < _QUANTITY_LIMIT and value.quantize(_QUANTUM) == value
+
+
+def money(value: Decimal, where: str) -> Decimal:
+    """An amount with finer fractions than cents is refused, never rounded."""
+    if not money_fits(value):
+        raise ConnectorError(
+            f"{where}: the amount {value} cannot be stored exactly "
+            f"(at most {MONEY['decimal_places']} decimal places and {MONEY['max_digits'] - MONEY['decimal_places']} digits before the point)."
+        )
+    return value
+
+
+def quantity(value: Decimal, where: str) -> Decimal:
+    if not quantity_fits(value):
+        raise ConnectorError(
+            f"{where}: the quantity {value} cannot be stored exactly (at most {QUANTITY['decimal_places']} decimal places)."
+        )
+    return value

@@ -1,0 +1,42 @@
+"""Writing many rows at once, for imports of posted job-cost detail.
+
+The ORM's bulk_create spends tens of microseconds per object building instances and SQL; an
+import writes hundreds of thousands of transactions, so those go through executemany with
+values that both database drivers adapt themselves (Decimal, date, int, str).
+"""
+
+import gc
+from collections.abc import Iterable
+from contextlib import contextmanager
+from itertools import batched
+
+from django.db import connection
+
+
+def bulk_insert(model, fields: list[str], rows: Iterable[tuple], *, batch_size: int = 20_000) -> int:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    written = 0
+    with connection.cursor() as cursor:
+        for chunk in batched(rows, batch_size):
+            cursor.executemany(sql, chunk)
+            written += len(chunk)
+    return written
+
+
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while a bulk step builds many short-lived objects.
+
+    Records and rows hold no reference cycles, yet every few hundred allocations the collector
+    walks them all; an import of 200,000 posted costs spends a third of its time there.
+    Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
