@@ -1,9 +1,22 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.shortcuts import redirect
+from django.urls import include, path
+
+from erpsync.companies.views import company_switch
+from erpsync.companies import permissions
+
+
+def home(request):
+    return redirect("erp:jobs" if permissions.can_view_erp(request.membership) else "projects:list")
+
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("", home, name="home"),
+    path("erp/", include("erpsync.erp.urls")),
+    path("", include("erpsync.projects.urls")),
+    path("company/switch/", company_switch, name="company_switch"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
 ]

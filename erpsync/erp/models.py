@@ -90,9 +90,13 @@ class StagedJob(models.Model):
                 fields=["connection", "erp_company_code", "job_code"], name="staged_job_unique"
             )
         ]
+        # One index per filter × sort of the Jobs list (control jobs of a company by status).
         indexes = [
-            models.Index(fields=["company", "status", "job_code"]),
-            models.Index(fields=["company", "status", "name"]),
+            models.Index(fields=["company", "controlling_code", "status", "job_code"], name="staged_job_by_code"),
+            models.Index(fields=["company", "controlling_code", "status", "name"], name="staged_job_by_name"),
+            models.Index(fields=["company", "controlling_code", "status", "start_date"], name="staged_job_by_start"),
+            models.Index(fields=["company", "controlling_code", "status", "end_date"], name="staged_job_by_end"),
+            models.Index(fields=["company", "controlling_code", "status", "cost_code_count"], name="staged_job_by_codes"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,21 @@
+from django.shortcuts import redirect
+from django.urls import path
+
+from erpsync.erp.views import erp_settings, history, job_costs, jobs, refresh
+
+app_name = "erp"
+
+urlpatterns = [
+    path("", lambda request: redirect("erp:jobs"), name="home"),
+    path("jobs/", jobs.job_list, name="jobs"),
+    path("jobs/<int:pk>/add/", jobs.job_add, name="job_add"),
+    path("jobs/<int:pk>/archive/", jobs.job_archive, name="job_archive"),
+    path("jobs/<int:pk>/restore/", jobs.job_restore, name="job_restore"),
+    path("refresh/", refresh.refresh, name="refresh"),
+    path("refresh/progress/", refresh.progress, name="refresh_progress"),
+    path("job-costs/", job_costs.job_costs, name="job_costs"),
+    path("job-costs/<int:pk>.csv", job_costs.job_costs_csv, name="job_costs_csv"),
+    path("history/", history.history, name="history"),
+    path("settings/", erp_settings.settings_page, name="settings"),
+    path("connections/<int:pk>/test/", erp_settings.connection_test, name="connection_test"),
+]

@@ -1,0 +1,74 @@
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from erpsync.companies import permissions
+from erpsync.erp.models import ErpConnection, ErpSettings, StagedCostType
+from erpsync.erp.services import erp_connection_test, erp_settings_update
+from erpsync.erp.views.common import erp_page, require
+from erpsync.errors import ApplicationError
+from erpsync.projects.models import BaseType, CostType, ProjectTemplate
+from erpsync.erp.services.importing import base_type_for
+
+admin_only = require(permissions.can_administer_erp, permissions.ADMIN_REQUIREMENT)
+
+
+class SettingsForm(forms.Form):
+    default_template = forms.ModelChoiceField(queryset=ProjectTemplate.objects.none(), required=False, empty_label="Do not apply a template")
+
+    def __init__(self, *args, company, categories: list[tuple[str, str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_template"].queryset = ProjectTemplate.objects.filter(company=company)
+        self.categories = categories
+        for code, name, current in categories:
+            self.fields[f"base_{code}"] = forms.ChoiceField(choices=BaseType.choices, initial=current, label=f"{code} {name}")
+
+    def mapping(self) -> dict[str, str]:
+        return {code: self.cleaned_data[f"base_{code}"] for code, _, _ in self.categories}
+
+    def base_type_fields(self):
+        return [self[f"base_{code}"] for code, _, _ in self.categories]
+
+
+def _categories(company, settings) -> list[tuple[str, str, str]]:
+    mapping = settings.base_type_mapping if settings else {}
+    names = dict(StagedCostType.objects.filter(connection__company=company).values_list("code", "name"))
+    names.update(CostType.objects.filter(company=company).values_list("code", "name"))
+    return [(code, name, base_type_for(code, name, mapping)) for code, name in sorted(names.items())]
+
+
+@admin_only
+def settings_page(request):
+    company = request.membership.company
+    settings = ErpSettings.objects.filter(company=company).select_related("default_template").first()
+    categories = _categories(company, settings)
+    if request.method == "POST":
+        form = SettingsForm(request.POST, company=company, categories=categories)
+        if form.is_valid():
+            try:
+                erp_settings_update(company=company, user=request.user, default_template=form.cleaned_data["default_template"],
+                                    base_type_mapping=form.mapping())
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "The ERP settings were saved.")
+                return redirect("erp:settings")
+    else:
+        form = SettingsForm(company=company, categories=categories,
+                            initial={"default_template": settings.default_template if settings else None})
+    return erp_page(request, "erp/settings.html", "settings", {
+        "form": form, "connections": company.erp_connections.order_by("name"), "company": company,
+    })
+
+
+@require_POST
+@admin_only
+def connection_test(request, pk):
+    connection = get_object_or_404(ErpConnection, pk=pk, company=request.membership.company)
+    connection = erp_connection_test(connection=connection, user=request.user)
+    if connection.last_test_ok:
+        messages.success(request, f"{connection.name}: the connection works.")
+    else:
+        messages.error(request, f"{connection.name}: the test found problems; see below.")
+    return redirect("erp:settings")

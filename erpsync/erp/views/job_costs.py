@@ -1,0 +1,33 @@
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+
+from erpsync.erp.models import StagedJob, StagedJobStatus
+from erpsync.erp.views.common import can_view, erp_page
+from erpsync.projects.models import Project
+from erpsync.projects.reports import job_cost_report, job_cost_report_csv
+
+
+def _synced_projects(company):
+    ids = StagedJob.objects.filter(company=company, status=StagedJobStatus.SYNCED, controlling_code="").values("project_id")
+    return Project.objects.filter(company=company, pk__in=ids).only("project_number", "name").order_by("project_number")
+
+
+@can_view
+def job_costs(request):
+    company = request.membership.company
+    projects = list(_synced_projects(company))
+    chosen = request.GET.get("project", "")
+    project = next((p for p in projects if str(p.pk) == chosen), projects[0] if projects else None)
+    report = job_cost_report(project) if project else None
+    return erp_page(request, "erp/job_costs.html", "job_costs", {
+        "projects": projects, "project": project, "report": report, "chart": report.chart() if report else None,
+    })
+
+
+@can_view
+def job_costs_csv(request, pk):
+    project = get_object_or_404(_synced_projects(request.membership.company), pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="job-costs-{project.project_number}.csv"'
+    job_cost_report_csv(job_cost_report(project), response)
+    return response

@@ -1,0 +1,129 @@
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+
+from erpsync.companies.models import Membership
+from erpsync.companies.permissions import can_manage_templates
+from erpsync.errors import ApplicationError
+from erpsync.projects.models import CostCode, Project, ProjectTemplate
+from erpsync.projects.reports import job_cost_report
+from erpsync.projects.services import TEMPLATE_REQUIREMENT, project_template_delete, project_template_save, project_template_snapshot
+
+PAGE_SIZE = 50
+
+
+def _company(request):
+    if request.membership is None:
+        raise PermissionDenied("You do not belong to any company yet; ask an administrator to add you.")
+    return request.membership.company
+
+
+def project_list(request):
+    company = _company(request)
+    query = request.GET.get("q", "").strip()[:60]
+    projects = Project.objects.filter(company=company).select_related("template").order_by("project_number")
+    if query:
+        projects = projects.filter(Q(project_number__icontains=query) | Q(name__icontains=query))
+    page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "projects/list.html", {"section": "projects", "page": page, "query": query})
+
+
+def project_detail(request, pk):
+    company = _company(request)
+    project = get_object_or_404(Project.objects.select_related("template", "created_by"), pk=pk, company=company)
+    codes = list(
+        CostCode.objects.filter(project=project).select_related("sub_job").prefetch_related("budget_lines__cost_type").order_by("sub_job__code", "code")
+    )
+    children: dict = {}
+    for c in codes:
+        children.setdefault(c.parent_id, []).append(c)
+    report = job_cost_report(project)
+    return render(request, "projects/detail.html", {
+        "section": "projects", "project": project, "team": project.team.select_related("user"),
+        "sub_jobs": project.sub_jobs.all(), "tree": _tree(children, None), "report": report, "chart": report.chart(),
+        "erp_jobs": project.erp_jobs.all(),
+    })
+
+
+def _tree(children: dict, parent_id, depth: int = 0) -> list:
+    return [{"code": c, "children": _tree(children, c.pk, depth + 1) if depth < 20 else []} for c in children.get(parent_id, [])]
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = ProjectTemplate
+        fields = ["name", "stage", "project_type", "office", "time_zone"]
+        labels = {"project_type": "Project type"}
+
+
+class TeamMemberForm(forms.Form):
+    user = forms.ChoiceField(required=False)
+    role = forms.CharField(max_length=80, required=False)
+
+    def __init__(self, *args, users=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = [("", "—"), *users]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("user") and not data.get("role"):
+            self.add_error("role", "Give the team member a project role.")
+        return data
+
+
+TeamFormSet = forms.formset_factory(TeamMemberForm, extra=3, max_num=30)
+
+
+def _require_templates(request):
+    company = _company(request)
+    if not can_manage_templates(request.membership):
+        raise PermissionDenied(TEMPLATE_REQUIREMENT)
+    return company
+
+
+def template_list(request):
+    company = _require_templates(request)
+    templates = ProjectTemplate.objects.filter(company=company).prefetch_related("team__user").order_by("name")
+    return render(request, "projects/templates.html", {"section": "templates", "templates": templates})
+
+
+def template_edit(request, pk=None):
+    company = _require_templates(request)
+    template = get_object_or_404(ProjectTemplate, pk=pk, company=company) if pk else ProjectTemplate(company=company)
+    users = [(str(m.user_id), m.user.get_full_name() or m.user.username)
+             for m in Membership.objects.filter(company=company).select_related("user").order_by("user__username")]
+    initial_team = [{"user": str(m.user_id), "role": m.role} for m in template.team.all()] if pk else []
+    if request.method == "POST":
+        form = TemplateForm(request.POST, instance=template)
+        team = TeamFormSet(request.POST, form_kwargs={"users": users}, prefix="team")
+        if form.is_valid() and team.is_valid():
+            before = project_template_snapshot(ProjectTemplate.objects.get(pk=pk)) if pk else None
+            members = [(int(f.cleaned_data["user"]), f.cleaned_data["role"]) for f in team if f.cleaned_data.get("user")]
+            try:
+                project_template_save(template=form.save(commit=False), team=members, user=request.user, before=before)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"The template {template.name} was saved.")
+                return redirect("projects:templates")
+    else:
+        form = TemplateForm(instance=template)
+        team = TeamFormSet(initial=initial_team, form_kwargs={"users": users}, prefix="team")
+    return render(request, "projects/template_form.html", {"section": "templates", "form": form, "team": team, "template": template})
+
+
+def template_delete(request, pk):
+    company = _require_templates(request)
+    template = get_object_or_404(ProjectTemplate, pk=pk, company=company)
+    if request.method == "POST":
+        project_template_delete(template=template, user=request.user)
+        messages.success(request, f"The template {template.name} was deleted. Projects made from it keep their settings.")
+        return redirect("projects:templates")
+    return render(request, "projects/template_delete.html", {"section": "templates", "template": template,
+                                                             "used_by": template.project_set.count()})
