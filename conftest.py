@@ -137,3 +137,22 @@ def export(tmp_path):
 def connection(company, export):
     export.standard_job().write()
     return ErpConnection.objects.create(company=company, name="CMiC", kind="cmic_files", settings={"folder": str(export.folder)})
+
+
+@pytest.fixture
+def refreshed(connection):
+    from erpsync.erp.services import erp_refresh
+
+    erp_refresh(connection=connection)
+    return connection
+
+
+@pytest.fixture
+def signed_in(client):
+    """Sign a user of the cast in: `signed_in(pm)` returns the client."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
