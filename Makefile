@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup check-python demo clean
+.PHONY: run test setup check-python demo clean browser
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || { \
@@ -31,7 +31,18 @@ demo: setup
 run: demo
 	@$(BIN)/python manage.py serve_all --addr 127.0.0.1:8000
 
-test: $(STAMP)
+# Browser tests drive Debian's Chromium; install it when missing and we may.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Browser tests need Chromium at /usr/bin/chromium (Debian: sudo apt-get install chromium); they are skipped until then."; \
+	  fi; \
+	fi
+
+test: $(STAMP) browser
 	@mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

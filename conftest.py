@@ -12,6 +12,16 @@ from erpsync.connectors.cmic.mapping import RESOURCES
 from erpsync.erp.models import ErpConnection
 
 
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", default="", help="save browser-test screenshots of the main screens into this folder")
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+
+
 @pytest.fixture
 def company(db):
     return Company.objects.create(name="Acme Construction", slug="acme")

@@ -43,9 +43,18 @@ def project_detail(request, pk):
     report = job_cost_report(project)
     return render(request, "projects/detail.html", {
         "section": "projects", "project": project, "team": project.team.select_related("user"),
-        "sub_jobs": project.sub_jobs.all(), "tree": _tree(children, None), "report": report, "chart": report.chart(),
+        "sub_jobs": project.sub_jobs.all(), "trees": _trees(children), "report": report, "chart": report.chart(),
         "erp_jobs": project.erp_jobs.all(),
     })
+
+
+def _trees(children: dict) -> list[tuple]:
+    """The cost-code tree of the control job first, then one per sub job."""
+    by_sub_job: dict = {}
+    for root in children.get(None, []):
+        by_sub_job.setdefault(root.sub_job, []).append(root)
+    ordered = sorted(by_sub_job.items(), key=lambda item: (item[0] is not None, item[0].code if item[0] else ""))
+    return [(sub_job, [{"code": c, "children": _tree(children, c.pk)} for c in roots]) for sub_job, roots in ordered]
 
 
 def _tree(children: dict, parent_id, depth: int = 0) -> list:

@@ -20,7 +20,7 @@ def test_refresh_runs_in_the_background_and_the_panel_follows_it(signed_in, acco
     done = client.get(reverse("erp:refresh_progress") + "?watching=1", HTTP_HX_REQUEST="true")
     assert done["HX-Refresh"] == "true"
     page = client.get(reverse("erp:jobs")).content.decode()
-    assert "Harbor Office Building" in page and "1 jobs, 1 new, 0 changed" in page
+    assert "Harbor Office Building" in page and "1 job, 1 new, 0 changed" in page
 
 
 def test_a_failed_refresh_says_why_on_the_jobs_page(signed_in, accountant, connection, export):
