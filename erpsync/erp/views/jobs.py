@@ -109,35 +109,29 @@ def job_add(request, pk):
     return _back(request)
 
 
+def _change_status(request, job, service, done: str):
+    try:
+        service(job=job, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return _back(request)
+    if request.htmx:
+        return _removed_row(request, done)
+    messages.success(request, done)
+    return _back(request)
+
+
 @require_http_methods(["GET", "POST"])
 @require(permissions.can_manage_erp_jobs, permissions.MANAGE_REQUIREMENT)
 def job_archive(request, pk):
     job = _job(request, pk)
     if request.method == "GET":
         return erp_page(request, "erp/job_archive_confirm.html", "jobs", {"job": job})
-    try:
-        erp_job_archive(job=job, user=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return _back(request)
-    text = f"Job {job.job_code} was archived. Find it under Archived to restore it."
-    if request.htmx:
-        return _removed_row(request, text)
-    messages.success(request, text)
-    return _back(request)
+    return _change_status(request, job, erp_job_archive, f"Job {job.job_code} was archived. Find it under Archived to restore it.")
 
 
 @require_POST
 @require(permissions.can_manage_erp_jobs, permissions.MANAGE_REQUIREMENT)
 def job_restore(request, pk):
     job = _job(request, pk)
-    try:
-        erp_job_unarchive(job=job, user=request.user)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return _back(request)
-    text = f"Job {job.job_code} is back in Ready to Import."
-    if request.htmx:
-        return _removed_row(request, text)
-    messages.success(request, text)
-    return _back(request)
+    return _change_status(request, job, erp_job_unarchive, f"Job {job.job_code} is back in Ready to Import.")

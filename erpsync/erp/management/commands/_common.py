@@ -83,3 +83,24 @@ class ErpCommand(BaseCommand):
 
     def print_json(self, data) -> None:
         self.stdout.write(json.dumps(data, indent=2, default=str))
+
+
+class JobStatusCommand(ErpCommand):
+    """Moves one staged job between statuses through `service` (archive or restore)."""
+
+    service = None
+
+    def add_arguments(self, parser):
+        parser.add_argument("job_code")
+        parser.add_argument("--user", required=True)
+        self.add_company_argument(parser)
+        self.add_json_argument(parser)
+
+    def handle(self, *args, **options):
+        user = self.user(options["user"])
+        job = self.job(self.company(options["company"], user), options["job_code"])
+        job = type(self).service(job=job, user=user)
+        if options["json"]:
+            self.print_json({"job_code": job.job_code, "status": job.status})
+        else:
+            self.stdout.write(f"Job {job.job_code} is now {job.get_status_display()}.")
