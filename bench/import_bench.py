@@ -24,6 +24,10 @@ from pathlib import Path
 WORK = Path(tempfile.mkdtemp(prefix="erpsync-bench-"))
 os.environ["ERPSYNC_VAR_DIR"] = str(WORK)
 os.environ.pop("DATABASE_URL", None)
+# Production settings: no query log, no debug helpers.
+os.environ["ERPSYNC_DEBUG"] = "0"
+os.environ.setdefault("ERPSYNC_SECRET_KEY", "benchmark-only")
+os.environ.setdefault("ERPSYNC_ENCRYPTION_KEY", "x" * 43 + "=")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erpsync.settings")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

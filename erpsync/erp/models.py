@@ -52,6 +52,17 @@ class ErpSettings(models.Model):
         verbose_name_plural = "ERP settings"
 
 
+class ErpWatermark(models.Model):
+    """Up to when a connection's resource has been pulled, for incremental pulls."""
+
+    connection = models.ForeignKey(ErpConnection, on_delete=models.CASCADE, related_name="watermarks")
+    resource = models.CharField(max_length=40)
+    value = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "resource"], name="watermark_unique")]
+
+
 class StagedJobStatus(models.TextChoices):
     READY = "ready", "Ready to Import"
     SYNCED = "synced", "Synced"

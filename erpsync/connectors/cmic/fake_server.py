@@ -51,6 +51,7 @@ class FakeCmic:
         self.rows_served = Counter()  # resource → items sent
         self.limits_asked: list[int] = []
         self.tokens: dict[str, float] = {}
+        self._selections: dict[tuple, list[dict]] = {}  # (resource, q, orderBy) → rows, so paging is cheap
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -73,6 +74,10 @@ class FakeCmic:
     @property
     def token_url(self) -> str:
         return f"{self.base_url}/oauth2/token"
+
+    def serve_forever(self) -> None:
+        """Serve in this process until it is stopped (benchmarks run the fake in its own process)."""
+        self.server.serve_forever()
 
     def connection_settings(self, **overrides) -> dict:
         """Connection settings (secrets included) that reach this fake with Basic auth."""
@@ -111,6 +116,7 @@ class FakeCmic:
                     if audit:
                         row[audit] = now
                     changed += 1
+            self._selections.clear()
         return changed
 
     def reset_counts(self) -> None:
@@ -143,6 +149,8 @@ class FakeCmic:
 
             def do_GET(self):
                 url = urlsplit(self.path)
+                if url.path == "/_fake/stats":  # for benchmarks running the fake in another process
+                    return self._send(200, {"requests": dict(fake.requests), "rows_served": dict(fake.rows_served)})
                 parts = url.path.strip("/").split("/")
                 if len(parts) < 2 or parts[0] != ENVIRONMENT:
                     return self._send(404, {"title": "Not Found"})
@@ -198,17 +206,20 @@ class FakeCmic:
                         faults.delay_times -= 1
                 if delay:
                     time.sleep(delay)  # a slow CMiC, for client timeouts
-                rows = fake.items.get(resource, [])
-                for condition in (params.get("q", [""])[0].split(";") if params.get("q") else []):
-                    match = _CONDITION.match(condition.strip())
-                    if not match:
-                        return self._send(400, {"title": "Bad Request", "detail": f"cannot parse q condition {condition!r}"})
-                    rows = [r for r in rows if _compare(r.get(match[1]), match[2], match[3].replace("''", "'"))]
-                order = params.get("orderBy", [""])[0]
-                if order and order != "default":
-                    for key in reversed(order.split(",")):
-                        attr, _, direction = key.partition(":")
-                        rows = sorted(rows, key=lambda r: str(r.get(attr, "")), reverse=direction == "desc")
+                q, order = params.get("q", [""])[0], params.get("orderBy", [""])[0]
+                rows = fake._selections.get((resource, q, order))
+                if rows is None:
+                    rows = fake.items.get(resource, [])
+                    for condition in (q.split(";") if q else []):
+                        match = _CONDITION.match(condition.strip())
+                        if not match:
+                            return self._send(400, {"title": "Bad Request", "detail": f"cannot parse q condition {condition!r}"})
+                        rows = [r for r in rows if _compare(r.get(match[1]), match[2], match[3].replace("''", "'"))]
+                    if order and order != "default":
+                        for key in reversed(order.split(",")):
+                            attr, _, direction = key.partition(":")
+                            rows = sorted(rows, key=lambda r: str(r.get(attr, "")), reverse=direction == "desc")
+                    fake._selections[(resource, q, order)] = rows
                 page = rows[offset:offset + limit]
                 fields = params.get("fields", [""])[0]
                 if fields:

@@ -1,16 +1,28 @@
-"""Refresh: pull the ERP's jobs, phases and categories into staging, all or nothing."""
+"""Refresh: pull the ERP's jobs, phases and categories into staging, all or nothing.
 
+The pull goes to a scratch spool first (memory stays flat, progress is visible while the ERP is
+read), is checked there, then applied to staging in one transaction. Sources that can filter by
+change date are pulled incrementally after the first refresh: only what changed since the last
+one (with an overlap for clock skew). Phases deleted in the ERP are only noticed by a full
+refresh (`full=True`).
+"""
+
+import json
 from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 
 from erpsync.companies.models import Membership
 from erpsync.companies.permissions import REFRESH_REQUIREMENT, can_refresh_erp
-from erpsync.connectors.base import ConnectorError, JobRecord
+from erpsync.connectors.base import ConnectorError
 from erpsync.erp.models import (
     AuditEvent,
     ErpConnection,
+    ErpWatermark,
     StagedBudgetLine,
     StagedCostCode,
     StagedCostType,
@@ -18,230 +30,277 @@ from erpsync.erp.models import (
     StagedJobStatus,
     SyncRun,
     SyncRunKind,
+    SyncRunOutcome,
 )
 from erpsync.erp.services.runs import sync_run_recording
+from erpsync.erp.services.spool import Spool, dumps
 from erpsync.erp.services.validate import JobShape, problems_for
 from erpsync.errors import PermissionRefused
 from erpsync.projects.amounts import money, quantity
-from erpsync.projects.bulk import gc_paused
+from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
 
 CHUNK = 2000
+OVERLAP = timedelta(minutes=15)  # re-read a little of the last window, in case clocks disagree
+WATERMARK = "refresh"
 JOB_FIELDS = ("controlling_code", "name", "erp_status", "address", "city", "state", "zip", "start_date", "end_date")
 
 
-def _job_values(r: JobRecord) -> dict:
+def _check_permission(connection, user) -> None:
+    if user is not None and not can_refresh_erp(Membership.objects.filter(user=user, company=connection.company).first()):
+        raise PermissionRefused(REFRESH_REQUIREMENT)
+
+
+def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = None, progress=None, full: bool = False) -> SyncRun:
+    """Pull jobs into staging: new → Ready to Import, changed → updated, archived and synced stay.
+
+    `user` is None for scheduled and command-line refreshes run by the system.
+    """
+    _check_permission(connection, user)
+    with (
+        sync_run_recording(company=connection.company, kind=SyncRunKind.REFRESH, connection=connection, user=user,
+                           run=run, progress=progress) as (run, report),
+        Spool() as spool,
+    ):
+        source = connection.source()
+        since = None
+        if getattr(source, "supports_since", False) and not full:
+            mark = ErpWatermark.objects.filter(connection=connection, resource=WATERMARK).first()
+            since = mark.value - OVERLAP if mark else None
+        started = timezone.now()
+        _pull(source, spool, since, report)
+        _check(connection, spool, incremental=since is not None)
+        report(4, 5, "Saving")
+        with transaction.atomic():
+            run.counts = _apply(connection, user, spool, incremental=since is not None, report=report)
+            if getattr(source, "supports_since", False):
+                ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
+        run.counts["incremental"] = since is not None
+    return run
+
+
+def _pull(source, spool: Spool, since, report) -> None:
+    report(0, 5, "Reading cost types")
+    spool.add("cost_types", ((r.company_code, r.code, r.name, r.parent_code, r.where) for r in source.cost_types()))
+    report(1, 5, "Reading jobs")
+    spool.add("jobs", (
+        (r.company_code, r.job_code, r.controlling_code, r.name, r.status, r.address, r.city, r.state, r.zip,
+         r.start_date.isoformat() if r.start_date else None, r.end_date.isoformat() if r.end_date else None,
+         dumps(dict(r.raw)), r.where)
+        for r in source.jobs(since=since)
+    ))
+    report(2, 5, "Reading cost codes")
+    spool.add("codes", ((r.company_code, r.job_code, r.code, r.name, r.parent_code, r.active, r.where)
+                        for r in source.cost_codes(since=since)))
+    report(3, 5, "Reading budget lines")
+
+    def lines():
+        for r in source.budget_lines(since=since):
+            for amount in (r.original_budget, r.approved_changes, r.committed_cost):
+                money(amount, r.where)
+            quantity(r.budget_units, r.where)
+            yield (r.company_code, r.job_code, r.phase_code, r.category_code, r.active, str(r.original_budget),
+                   str(r.approved_changes), str(r.budget_units), str(r.committed_cost), str(r.percent_complete), r.where)
+
+    spool.add("lines", lines())
+
+
+def _check(connection, spool: Spool, *, incremental: bool) -> None:
+    """What must hold across resources, checked in the spool before anything is written."""
+    spool.add_known("known_jobs", StagedJob.objects.filter(connection=connection).values_list("erp_company_code", "job_code").iterator(chunk_size=CHUNK))
+    if incremental:
+        jobs = {(c, j) for c, j in spool.rows("SELECT DISTINCT company, job FROM lines")}
+        ids = list(StagedJob.objects.filter(connection=connection).filter(
+            job_code__in={j for _, j in jobs}).values_list("pk", flat=True))
+        spool.add_known("known_codes", StagedCostCode.objects.filter(job_id__in=ids).values_list(
+            "job__erp_company_code", "job__job_code", "code").iterator(chunk_size=CHUNK))
+    orphan = spool.first("""SELECT code, job, "where" FROM codes c
+        WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.company = c.company AND j.job = c.job)
+          AND NOT EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = c.company AND k.job = c.job) LIMIT 1""")
+    if orphan:
+        raise ConnectorError(f"{orphan[2]}: cost code {orphan[0]} belongs to job {orphan[1]}, which the jobs list does not have.")
+    unknown = spool.first("""SELECT category, "where" FROM lines l
+        WHERE NOT EXISTS (SELECT 1 FROM cost_types t WHERE t.company = l.company AND t.code = l.category) LIMIT 1""")
+    if unknown:
+        raise ConnectorError(f"{unknown[1]}: category {unknown[0]} is not one of the company's categories.")
+    stray = spool.first("""SELECT phase, job, "where" FROM lines l
+        WHERE NOT EXISTS (SELECT 1 FROM codes c WHERE c.company = l.company AND c.job = l.job AND c.code = l.phase)
+          AND NOT EXISTS (SELECT 1 FROM known_codes k WHERE k.company = l.company AND k.job = l.job AND k.code = l.phase) LIMIT 1""")
+    if stray:
+        raise ConnectorError(f"{stray[2]}: cost code {stray[0]} is not a cost code of job {stray[1]}.")
+
+
+def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict:
+    company = connection.company
+    now = timezone.now()
+    StagedCostType.objects.filter(connection=connection).delete()
+    StagedCostType.objects.bulk_create(
+        (StagedCostType(connection=connection, erp_company_code=c, code=code, name=name) for c, code, name, _, _ in spool.rows("SELECT * FROM cost_types")),
+        batch_size=CHUNK,
+    )
+    created, changed, unchanged = _apply_jobs(connection, user, spool, now)
+    ids = dict(((c, j), pk) for pk, c, j in StagedJob.objects.filter(connection=connection).values_list("pk", "erp_company_code", "job_code"))
+    pulled = [ids[(c, j)] for c, j in spool.rows("SELECT company, job FROM jobs")]
+
+    if not incremental:
+        for start in range(0, len(pulled), 500):
+            StagedBudgetLine.objects.filter(job_id__in=pulled[start:start + 500]).delete()
+            StagedCostCode.objects.filter(job_id__in=pulled[start:start + 500]).delete()
+    touched = set(pulled)
+    touched.update(ids[(c, j)] for c, j in spool.rows("SELECT DISTINCT company, job FROM codes UNION SELECT DISTINCT company, job FROM lines"))
+    codes = ((ids[(c, j)], code, name, parent, bool(active)) for c, j, code, name, parent, active, _ in spool.rows("SELECT * FROM codes"))
+    lines = (
+        (ids[(c, j)], phase, cat, bool(active), Decimal(ob), Decimal(ac), Decimal(bu), Decimal(cc), Decimal(pc))
+        for c, j, phase, cat, active, ob, ac, bu, cc, pc, _ in spool.rows("SELECT * FROM lines")
+    )
+    code_fields = ["job", "code", "name", "parent_code", "active"]
+    line_fields = ["job", "phase_code", "category_code", "active", "original_budget", "approved_changes", "budget_units",
+                   "committed_cost", "percent_complete"]
+    if incremental:
+        # A handful of changed rows: upsert them by their natural keys.
+        _upsert(StagedCostCode, code_fields, codes, ["job", "code"])
+        _upsert(StagedBudgetLine, line_fields, lines, ["job", "phase_code", "category_code"])
+    else:
+        bulk_insert(StagedCostCode, code_fields, codes)
+        bulk_insert(StagedBudgetLine, line_fields, lines)
+    report(5, 5, "Checking jobs")
+    _revalidate(connection, touched)
     return {
-        "controlling_code": r.controlling_code,
-        "name": r.name,
-        "erp_status": r.status,
-        "address": r.address,
-        "city": r.city,
-        "state": r.state,
-        "zip": r.zip,
-        "start_date": r.start_date,
-        "end_date": r.end_date,
+        "jobs": spool.count("jobs"),
+        "new": created,
+        "changed": changed,
+        "unchanged": unchanged,
+        "cost_codes": spool.count("codes"),
+        "budget_lines": spool.count("lines"),
+        "cost_types": spool.count("cost_types"),
     }
+
+
+def _upsert(model, fields: list[str], rows, keys: list[str]) -> None:
+    batch = []
+    for row in rows:
+        batch.append(model(**{("job_id" if f == "job" else f): v for f, v in zip(fields, row)}))
+        if len(batch) >= CHUNK:
+            model.objects.bulk_create(batch, update_conflicts=True, unique_fields=keys, update_fields=[f for f in fields if f not in keys])
+            batch = []
+    if batch:
+        model.objects.bulk_create(batch, update_conflicts=True, unique_fields=keys, update_fields=[f for f in fields if f not in keys])
+
+
+def _job_values(row) -> dict:
+    _, _, controlling, name, status, address, city, state, zip_code, start, end, _, _ = row
+    return {"controlling_code": controlling, "name": name, "erp_status": status, "address": address, "city": city,
+            "state": state, "zip": zip_code, "start_date": parse_date(start) if start else None,
+            "end_date": parse_date(end) if end else None}
 
 
 def _jsonable(values: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
 
 
-def _unique(records, what: str):
-    """Index records by key; a key seen twice is an error naming both places."""
-    seen = {}
-    for r in records:
-        if r.key in seen:
-            raise ConnectorError(f"{r.where} repeats the {what} {' / '.join(r.key)} already given at {seen[r.key].where}.")
-        seen[r.key] = r
-    return seen
+def _apply_jobs(connection, user, spool: Spool, now) -> tuple[int, int, int]:
+    created = changed = unchanged = 0
+    batch = []
+    for row in spool.rows("SELECT * FROM jobs"):
+        batch.append(row)
+        if len(batch) >= CHUNK:
+            counts = _apply_job_batch(connection, user, batch, now)
+            created, changed, unchanged = created + counts[0], changed + counts[1], unchanged + counts[2]
+            batch = []
+    if batch:
+        counts = _apply_job_batch(connection, user, batch, now)
+        created, changed, unchanged = created + counts[0], changed + counts[1], unchanged + counts[2]
+    return created, changed, unchanged
 
 
-def _pull(source, progress):
-    """Read everything a refresh needs and check it hangs together, before anything is written."""
-    progress(0, 4, "Reading cost types")
-    cost_types = _unique(source.cost_types(), "category")
-    progress(1, 4, "Reading jobs")
-    jobs = _unique(source.jobs(), "job")
-    progress(2, 4, "Reading cost codes")
-    codes: dict[tuple, list] = defaultdict(list)
-    seen_codes = {}
-    for r in source.cost_codes():
-        if r.key in seen_codes:
-            raise ConnectorError(f"{r.where} repeats the cost code {r.code} of job {r.job_code} already given at {seen_codes[r.key]}.")
-        seen_codes[r.key] = r.where
-        if (r.company_code, r.job_code) not in jobs:
-            raise ConnectorError(f"{r.where}: cost code {r.code} belongs to job {r.job_code}, which the jobs list does not have.")
-        codes[(r.company_code, r.job_code)].append(r)
-    progress(3, 4, "Reading budget lines")
-    lines: dict[tuple, list] = defaultdict(list)
-    seen_lines = {}
-    for r in source.budget_lines():
-        if r.key in seen_lines:
-            raise ConnectorError(f"{r.where} repeats cost code {r.phase_code} × category {r.category_code} of job {r.job_code}, already given at {seen_lines[r.key]}.")
-        seen_lines[r.key] = r.where
-        for amount in (r.original_budget, r.approved_changes, r.committed_cost):
-            money(amount, r.where)
-        quantity(r.budget_units, r.where)
-        if (r.company_code, r.category_code) not in cost_types:
-            raise ConnectorError(f"{r.where}: category {r.category_code} is not one of the company's categories.")
-        if (r.company_code, r.job_code, r.phase_code) not in seen_codes:
-            raise ConnectorError(f"{r.where}: cost code {r.phase_code} is not a cost code of job {r.job_code}.")
-        lines[(r.company_code, r.job_code)].append(r)
-    del seen_codes, seen_lines
-    progress(4, 4, "Read")
-    return cost_types, jobs, codes, lines
-
-
-def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = None, progress=None) -> SyncRun:
-    """Pull jobs into staging: new → Ready to Import, changed → updated, archived and synced stay.
-
-    `user` is None for scheduled and command-line refreshes run by the system.
-    """
+def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
     company = connection.company
-    if user is not None:
-        membership = Membership.objects.filter(user=user, company=company).first()
-        if not can_refresh_erp(membership):
-            raise PermissionRefused(REFRESH_REQUIREMENT)
-
-    with (
-        sync_run_recording(company=company, kind=SyncRunKind.REFRESH, connection=connection, user=user, run=run, progress=progress) as (run, report),
-        gc_paused(),
-    ):
-        cost_types, jobs, codes, lines = _pull(connection.source(), report)
-        now = timezone.now()
-        with transaction.atomic():
-            counts = _apply(connection, user, now, cost_types, jobs, codes, lines, report)
-            run.counts = counts
-    return run
-
-
-def _apply(connection, user, now, cost_types, jobs, codes, lines, report) -> dict:
-    company = connection.company
-    existing = {(j.erp_company_code, j.job_code): j for j in StagedJob.objects.filter(connection=connection)}
-    created, changed, unchanged = [], 0, 0
-    events = []
-    for key, record in jobs.items():
-        values = _job_values(record)
-        job = existing.get(key)
+    existing = {
+        (j.erp_company_code, j.job_code): j
+        for j in StagedJob.objects.filter(connection=connection, job_code__in={r[1] for r in rows})
+    }
+    new, updated, events, unchanged = [], [], [], 0
+    for row in rows:
+        values = _job_values(row)
+        raw = json.loads(row[11])
+        job = existing.get((row[0], row[1]))
         if job is None:
-            job = StagedJob(
-                company=company, connection=connection, erp_company_code=record.company_code,
-                job_code=record.job_code, raw=_jsonable(dict(record.raw)), pulled_at=now, **values,
-            )
-            created.append(job)
+            new.append(StagedJob(company=company, connection=connection, erp_company_code=row[0], job_code=row[1], raw=raw,
+                                 pulled_at=now, **values))
             continue
         before = {f: getattr(job, f) for f in JOB_FIELDS if getattr(job, f) != values[f]}
-        job.raw = _jsonable(dict(record.raw))
-        job.pulled_at = now
+        job.raw, job.pulled_at = raw, now
+        for f in before:
+            setattr(job, f, values[f])
+        updated.append(job)
         if before:
-            for f in before:
-                setattr(job, f, values[f])
-            changed += 1
-            events.append(AuditEvent(
-                company=company, actor=user, action="erp_job.changed_in_erp", object_type="stagedjob",
-                object_id=str(job.pk), object_repr=str(job)[:255],
-                before=_jsonable(before), after=_jsonable({f: values[f] for f in before}),
-            ))
+            events.append(AuditEvent(company=company, actor=user, action="erp_job.changed_in_erp", object_type="stagedjob",
+                                     object_id=str(job.pk), object_repr=str(job)[:255], before=_jsonable(before),
+                                     after=_jsonable({f: values[f] for f in before})))
         else:
             unchanged += 1
-    StagedJob.objects.bulk_update(
-        [j for k, j in existing.items() if k in jobs], ["raw", "pulled_at", *JOB_FIELDS], batch_size=CHUNK
-    )
-    StagedJob.objects.bulk_create(created, batch_size=CHUNK)
-    for job in created:
-        existing[(job.erp_company_code, job.job_code)] = job
-        events.append(AuditEvent(
-            company=company, actor=user, action="erp_job.pulled", object_type="stagedjob",
-            object_id=str(job.pk), object_repr=str(job)[:255], after=_jsonable(_job_values(jobs[(job.erp_company_code, job.job_code)])),
-        ))
-    AuditEvent.objects.bulk_create(events, batch_size=CHUNK)
-
-    # Phases, job categories and master categories are replaced by what the ERP says now.
-    pulled_ids = [existing[k].pk for k in jobs]
-    for start in range(0, len(pulled_ids), 500):
-        ids = pulled_ids[start:start + 500]
-        StagedBudgetLine.objects.filter(job_id__in=ids).delete()
-        StagedCostCode.objects.filter(job_id__in=ids).delete()
-    StagedCostType.objects.filter(connection=connection).delete()
-    StagedCostType.objects.bulk_create(
-        [StagedCostType(connection=connection, erp_company_code=r.company_code, code=r.code, name=r.name) for r in cost_types.values()],
-        batch_size=CHUNK,
-    )
-    total = len(jobs)
-    batch_codes, batch_lines = [], []
-    for done, key in enumerate(jobs, start=1):
-        job = existing[key]
-        batch_codes.extend(
-            StagedCostCode(job=job, code=c.code, name=c.name, parent_code=c.parent_code, active=c.active) for c in codes.get(key, ())
-        )
-        batch_lines.extend(
-            StagedBudgetLine(
-                job=job, phase_code=b.phase_code, category_code=b.category_code, active=b.active,
-                original_budget=b.original_budget, approved_changes=b.approved_changes, budget_units=b.budget_units,
-                committed_cost=b.committed_cost, percent_complete=b.percent_complete,
-            )
-            for b in lines.get(key, ())
-        )
-        if len(batch_codes) + len(batch_lines) >= CHUNK or done == total:
-            StagedCostCode.objects.bulk_create(batch_codes, batch_size=CHUNK)
-            StagedBudgetLine.objects.bulk_create(batch_lines, batch_size=CHUNK)
-            batch_codes, batch_lines = [], []
-            report(done, total, "Staging jobs")
-
-    _revalidate(connection, existing, jobs, codes, lines, cost_types)
-    return {
-        "jobs": len(jobs),
-        "new": len(created),
-        "changed": changed,
-        "unchanged": unchanged,
-        "cost_codes": sum(len(v) for v in codes.values()),
-        "budget_lines": sum(len(v) for v in lines.values()),
-        "cost_types": len(cost_types),
-    }
+    StagedJob.objects.bulk_update(updated, ["raw", "pulled_at", *JOB_FIELDS], batch_size=500)
+    StagedJob.objects.bulk_create(new, batch_size=500)
+    events += [
+        AuditEvent(company=company, actor=user, action="erp_job.pulled", object_type="stagedjob", object_id=str(job.pk),
+                   object_repr=str(job)[:255], after=_jsonable({f: getattr(job, f) for f in JOB_FIELDS}))
+        for job in new
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+    return len(new), len(updated) - unchanged, unchanged
 
 
-def _revalidate(connection, existing, jobs, codes, lines, cost_types) -> None:
-    """Store each pulled job's problems so the list shows them before anyone clicks."""
-    names = {code: r.name for (_, code), r in cost_types.items()}
+def _revalidate(connection, touched: set[int]) -> None:
+    """Store the problems of every job whose data changed (and of its control job), read from staging."""
+    jobs = StagedJob.objects.filter(connection=connection)
+    controls = set(jobs.filter(pk__in=touched).exclude(controlling_code="").values_list("erp_company_code", "controlling_code"))
+    affected = set(touched)
+    for company_code, code in controls:
+        affected.update(jobs.filter(erp_company_code=company_code, job_code=code).values_list("pk", flat=True))
+    names = dict(StagedCostType.objects.filter(connection=connection).values_list("code", "name"))
+    known = set(jobs.values_list("erp_company_code", "job_code"))
+    ordered = sorted(affected)
+    for start in range(0, len(ordered), 500):
+        _revalidate_batch(connection, ordered[start:start + 500], names, known)
 
-    def shape(key, record):
-        pairs = {(b.phase_code, b.category_code) for b in lines.get(key, ())}
-        return JobShape(
-            job_code=record.job_code,
-            name=record.name,
-            cost_codes=[(c.code, c.name, c.parent_code) for c in codes.get(key, ())],
-            budget_pairs=pairs,
-            cost_type_names={cat: names.get(cat, "") for _, cat in pairs},
-        )
 
-    sub_jobs_of = defaultdict(list)
-    for (company_code, job_code), record in jobs.items():
-        if record.controlling_code:
-            sub_jobs_of[(company_code, record.controlling_code)].append((company_code, job_code))
-    archived = {k for k, j in existing.items() if j.status == StagedJobStatus.ARCHIVED}
-    taken = _numbers_taken(connection, list(jobs))
-    to_update = []
-    for key, record in jobs.items():
-        job = existing[key]
+def _revalidate_batch(connection, ids: list[int], names: dict, known: set) -> None:
+    batch = list(StagedJob.objects.filter(pk__in=ids))
+    subs = defaultdict(list)
+    for sub in StagedJob.objects.filter(connection=connection, controlling_code__in={j.job_code for j in batch if not j.controlling_code}).exclude(status=StagedJobStatus.ARCHIVED):
+        subs[(sub.erp_company_code, sub.controlling_code)].append(sub)
+    every = {j.pk: j for j in batch} | {s.pk: s for group in subs.values() for s in group}
+    codes, pairs = defaultdict(list), defaultdict(set)
+    for job_id, code, name, parent in StagedCostCode.objects.filter(job_id__in=list(every)).values_list("job_id", "code", "name", "parent_code"):
+        codes[job_id].append((code, name, parent))
+    for job_id, phase, category in StagedBudgetLine.objects.filter(job_id__in=list(every)).values_list("job_id", "phase_code", "category_code"):
+        pairs[job_id].add((phase, category))
+    taken = _numbers_taken(connection, [(j.erp_company_code, j.job_code) for j in batch])
+
+    def shape(job):
+        return JobShape(job_code=job.job_code, name=job.name, cost_codes=codes[job.pk], budget_pairs=pairs[job.pk],
+                        cost_type_names={cat: names.get(cat, "") for _, cat in pairs[job.pk]})
+
+    for job in batch:
         problems = []
-        if record.controlling_code and (key[0], record.controlling_code) not in jobs:
-            problems.append({
-                "code": "missing_controlling_job",
-                "message": f"This sub job's controlling job {record.controlling_code} is not in the ERP.",
-                "items": [record.controlling_code],
-            })
-        problems += problems_for(
-            shape(key, record),
-            sub_jobs=[shape(k, jobs[k]) for k in sub_jobs_of.get(key, ()) if k not in archived],
-            number_taken=key in taken,
-        )
+        if job.controlling_code and (job.erp_company_code, job.controlling_code) not in known:
+            problems.append({"code": "missing_controlling_job", "items": [job.controlling_code],
+                             "message": f"This sub job's controlling job {job.controlling_code} is not in the ERP."})
+        sub_jobs = subs.get((job.erp_company_code, job.job_code), []) if not job.controlling_code else []
+        problems += problems_for(shape(job), sub_jobs=[shape(s) for s in sub_jobs],
+                                 number_taken=(job.erp_company_code, job.job_code) in taken)
         job.problems = problems
-        job.cost_code_count = len(codes.get(key, ()))
-        job.sub_job_count = len(sub_jobs_of.get(key, ()))
-        to_update.append(job)
-    StagedJob.objects.bulk_update(to_update, ["problems", "cost_code_count", "sub_job_count"], batch_size=CHUNK)
+        job.cost_code_count = len(codes[job.pk])
+        job.sub_job_count = len(sub_jobs)
+    # Most jobs are alike (no problems, few distinct counts): one UPDATE per kind, not per job.
+    alike = defaultdict(list)
+    for job in batch:
+        if job.problems:
+            StagedJob.objects.filter(pk=job.pk).update(problems=job.problems, cost_code_count=job.cost_code_count, sub_job_count=job.sub_job_count)
+        else:
+            alike[(job.cost_code_count, job.sub_job_count)].append(job.pk)
+    for (count, sub_count), pks in alike.items():
+        StagedJob.objects.filter(pk__in=pks).update(problems=[], cost_code_count=count, sub_job_count=sub_count)
 
 
 def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -249,27 +308,21 @@ def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str
     by_code = defaultdict(list)
     for key in job_keys:
         by_code[key[1]].append(key)
-    codes = list(by_code)
     taken = set()
-    for start in range(0, len(codes), 500):
-        rows = Project.objects.filter(company=connection.company, project_number__in=codes[start:start + 500]).values_list(
-            "project_number", "erp_kind", "erp_company_code", "erp_job_code"
-        )
-        for number, kind, company_code, job_code in rows:
-            for key in by_code[number]:
-                if (kind, company_code, job_code) != (connection.kind, key[0], key[1]):
-                    taken.add(key)
+    rows = Project.objects.filter(company=connection.company, project_number__in=list(by_code)).values_list(
+        "project_number", "erp_kind", "erp_company_code", "erp_job_code")
+    for number, kind, company_code, job_code in rows:
+        for key in by_code[number]:
+            if (kind, company_code, job_code) != (connection.kind, key[0], key[1]):
+                taken.add(key)
     return taken
 
 
 def erp_refresh_enqueue(*, connection: ErpConnection, user) -> SyncRun:
     """Queue a refresh for the background worker; the returned run shows its progress."""
-    from erpsync.erp.models import SyncRunOutcome
     from erpsync.erp.tasks import erp_refresh_task
 
-    membership = Membership.objects.filter(user=user, company=connection.company).first()
-    if not can_refresh_erp(membership):
-        raise PermissionRefused(REFRESH_REQUIREMENT)
+    _check_permission(connection, user)
     active = SyncRun.objects.filter(
         connection=connection, kind=SyncRunKind.REFRESH, outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
     ).first()
@@ -278,3 +331,5 @@ def erp_refresh_enqueue(*, connection: ErpConnection, user) -> SyncRun:
     run = SyncRun.objects.create(company=connection.company, connection=connection, kind=SyncRunKind.REFRESH, started_by=user)
     transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, user.pk))
     return run
+
+

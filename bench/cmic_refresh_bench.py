@@ -1,0 +1,145 @@
+"""CMiC refresh benchmark: the fake CMiC serves 20,000 jobs with 200,000 phases.
+
+Prints, in one run: the requests erpsync made and the minimum the page size allows, erpsync's
+refresh time, the time of a bare httpx paging loop over the same server, their ratio (bar: at
+most 1.5), and the peak memory of a process refreshing 1,000 jobs and one refreshing 20,000
+(bar: within 100 MB of each other). The fake runs in a process of its own, so its memory and
+CPU are not counted as erpsync's.
+
+    .venv/bin/python bench/cmic_refresh_bench.py [--jobs 20000]
+"""
+
+import argparse
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORK = Path(tempfile.mkdtemp(prefix="erpsync-cmic-bench-"))
+os.environ["ERPSYNC_VAR_DIR"] = str(WORK)
+os.environ.pop("DATABASE_URL", None)
+# Production settings: no query log, no debug helpers.
+os.environ["ERPSYNC_DEBUG"] = "0"
+os.environ.setdefault("ERPSYNC_SECRET_KEY", "benchmark-only")
+os.environ.setdefault("ERPSYNC_ENCRYPTION_KEY", "x" * 43 + "=")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erpsync.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connections  # noqa: E402
+
+from erpsync.connectors.cmic.fake_server import ENVIRONMENT, FakeCmic  # noqa: E402
+from erpsync.connectors.cmic.mapping import RESOURCES  # noqa: E402
+from erpsync.demo import generator  # noqa: E402
+
+PAGE = 1000
+ENTITIES = ["cost_types", "jobs", "cost_codes", "budget_lines"]
+
+
+def dataset(jobs: int) -> Path:
+    folder = WORK / f"export-{jobs}"
+    generator.generate(folder, generator.Plan(
+        seed=11, control_jobs=jobs, sub_jobs=0, sections_per_job=(8, 8), large_job_phases=0,
+        categories_per_phase=(1, 1), transactions_per_line=(0, 0), problem_jobs=False,
+    ))
+    return folder
+
+
+def serve(folder: Path, ready) -> None:
+    fake = FakeCmic(folder)
+    ready.put((fake.base_url, fake.connection_settings(page_size=PAGE),
+               {e: len(fake.items[RESOURCES[e].name]) for e in ENTITIES}, (fake.user, fake.password)))
+    fake.serve_forever()
+
+
+def refresh(settings: dict, slug: str, out) -> None:
+    """In a fresh process: refresh once, report time and the process's peak memory."""
+    from erpsync.companies.models import Company
+    from erpsync.erp.models import ErpConnection, StagedCostCode
+    from erpsync.erp.services import erp_refresh
+
+    connections.close_all()
+    company = Company.objects.create(name=slug, slug=slug)
+    settings = dict(settings)
+    password = settings.pop("password")
+    connection = ErpConnection(company=company, name="CMiC", kind="cmic", settings=settings)
+    connection.set_secrets({"password": password})
+    connection.save()
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    run = erp_refresh(connection=connection, full=True)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.put((elapsed, peak, peak - baseline, run.counts, StagedCostCode.objects.filter(job__company=company).count()))
+
+
+def in_process(target, *args):
+    out = multiprocessing.Queue()
+    process = multiprocessing.Process(target=target, args=(*args, out))
+    process.start()
+    result = out.get()
+    process.join()
+    return result
+
+
+def bare_loop(base_url: str, auth: tuple) -> float:
+    started = time.perf_counter()
+    with httpx.Client(auth=auth, headers={"Accept": "application/json"}) as client:
+        for entity in ENTITIES:
+            offset = 0
+            while True:
+                body = client.get(f"{base_url}/{ENVIRONMENT}/{RESOURCES[entity].path}", params={"limit": PAGE, "offset": offset}).json()
+                offset += len(body["items"])
+                if not body["hasMore"]:
+                    break
+    return time.perf_counter() - started
+
+
+def stats(base_url: str) -> dict:
+    return httpx.get(f"{base_url}/_fake/stats").json()
+
+
+def start_fake(folder: Path):
+    ready = multiprocessing.Queue()
+    process = multiprocessing.Process(target=serve, args=(folder, ready), daemon=True)
+    process.start()
+    return process, ready.get()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=20_000)
+    jobs = parser.parse_args().jobs
+    call_command("migrate", verbosity=0)
+    connections.close_all()
+
+    small, (_, small_settings, _, _) = start_fake(dataset(1000))
+    _, small_peak, small_added, _, _ = in_process(refresh, small_settings, "small")
+    small.terminate()
+
+    fake, (base_url, settings, rows, auth) = start_fake(dataset(jobs))
+    before = sum(stats(base_url)["requests"].values())
+    elapsed, peak, added, counts, staged = in_process(refresh, settings, "large")
+    requests = sum(stats(base_url)["requests"].values()) - before
+    bare = bare_loop(base_url, auth)
+    fake.terminate()
+
+    minimum = sum(max(1, -(-n // PAGE)) for n in rows.values())
+    print(f"served: {rows['jobs']} jobs, {rows['cost_codes']} phases, {rows['budget_lines']} job categories, {rows['cost_types']} categories")
+    print(f"requests: {requests} (minimum for pages of {PAGE}: {minimum}); phases staged: {staged}")
+    print(f"erpsync refresh: {elapsed:.2f} s; bare httpx paging loop: {bare:.2f} s; ratio {elapsed / bare:.2f} (bar: at most 1.5)")
+    print(f"peak memory: {small_peak:.0f} MB refreshing 1,000 jobs, {peak:.0f} MB refreshing {rows['jobs']:,}; "
+          f"difference {peak - small_peak:.0f} MB (bar: within 100 MB)")
+
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("fork")
+    main()
