@@ -269,7 +269,3 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
         CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference"], transaction_rows()
     )
     return {"cost_codes": len(created_codes), "budget_lines": len(line_pks), "cost_transactions": written, "sub_jobs": len(sub_jobs) - 1}
-
-
-def job_cost_figures(f) -> dict:
-    return {name: getattr(f, name) for name in JOB_COST_FIGURES}

@@ -1,18 +1,26 @@
-"""Job-cost sync: re-pull a synced project's budgets and posted costs, update what changed."""
+"""Job-cost sync: re-pull a synced project's budgets and posted costs, update what changed.
 
-from collections import defaultdict
+Sources that filter by change date are asked only for what changed since the last sync (with an
+overlap); job-to-date figures are then summed from all the posted costs stored for the project,
+so a partial pull can never lose money that an earlier pull brought.
+"""
+
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from erpsync.connectors.base import job_costs_from
 from erpsync.erp.models import StagedJob, StagedJobStatus, SyncRun, SyncRunKind
-from erpsync.erp.services.importing import JOB_COST_FIGURES, job_cost_figures
+from erpsync.erp.services.importing import JOB_COST_FIGURES
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.errors import ApplicationError
-from erpsync.projects.bulk import gc_paused
+from erpsync.projects.amounts import money, quantity
+from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import BudgetLine, CostTransaction, JobCost, Project
 
+OVERLAP = timedelta(minutes=15)
+ZERO_SUMS = {"cost": 0, "units": 0, "month": 0}
 
 
 def job_costs_sync(*, project: Project, user=None, run: SyncRun | None = None, progress=None) -> SyncRun:
@@ -20,20 +28,22 @@ def job_costs_sync(*, project: Project, user=None, run: SyncRun | None = None, p
     control = next((j for j in jobs if not j.controlling_code), None)
     if control is None:
         raise ApplicationError(f"Project {project.project_number} is not linked to an ERP job, so it has no job costs to sync.")
-    with (
-        sync_run_recording(company=project.company, kind=SyncRunKind.JOB_COSTS, connection=control.connection, user=user, project=project, run=run, progress=progress) as (run, report),
-        gc_paused(),
-    ):
+    with sync_run_recording(company=project.company, kind=SyncRunKind.JOB_COSTS, connection=control.connection, user=user,
+                            project=project, run=run, progress=progress) as (run, report):
         source = control.connection.source()
         codes = {j.job_code for j in jobs}
+        last = [j.last_job_cost_sync_at for j in jobs]
+        since = min(last) - OVERLAP if getattr(source, "supports_since", False) and all(last) else None
+        started = timezone.now()
         report(0, 3, "Reading budgets")
-        lines = [l for l in source.budget_lines(job_codes=codes) if l.company_code == control.erp_company_code]
+        lines = [l for l in source.budget_lines(since=since, job_codes=codes) if l.company_code == control.erp_company_code]
         report(1, 3, "Reading posted costs")
-        transactions = [t for t in source.cost_transactions(job_codes=codes) if t.company_code == control.erp_company_code]
+        transactions = [t for t in source.cost_transactions(since=since, job_codes=codes) if t.company_code == control.erp_company_code]
         report(2, 3, "Updating job costs")
         with transaction.atomic():
             run.counts = _apply(project, control.job_code, lines, transactions)
-            StagedJob.objects.filter(pk__in=[j.pk for j in jobs]).update(last_job_cost_sync_at=timezone.now())
+            StagedJob.objects.filter(pk__in=[j.pk for j in jobs]).update(last_job_cost_sync_at=started)
+        run.counts["incremental"] = since is not None
     return run
 
 
@@ -42,28 +52,6 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
     for bl in BudgetLine.objects.filter(project=project).select_related("cost_code__sub_job", "cost_type", "job_cost"):
         job_code = bl.cost_code.sub_job.code if bl.cost_code.sub_job else control_code
         local[(job_code, bl.cost_code.code, bl.cost_type.code)] = bl
-    now = timezone.now()
-    by_job = defaultdict(lambda: ([], []))
-    for l in lines:
-        by_job[l.job_code][0].append(l)
-    for t in transactions:
-        by_job[t.job_code][1].append(t)
-
-    changed, not_in_project = [], 0
-    for job_code, (job_lines, job_tx) in by_job.items():
-        for f in job_costs_from(job_lines, job_tx, as_of=timezone.localdate(now)):
-            bl = local.get((job_code, f.phase_code, f.category_code))
-            if bl is None:
-                not_in_project += 1
-                continue
-            new = job_cost_figures(f)
-            jc = bl.job_cost
-            if any(getattr(jc, k) != v for k, v in new.items()):
-                for k, v in new.items():
-                    setattr(jc, k, v)
-                jc.as_of = now
-                changed.append(jc)
-    JobCost.objects.bulk_update(changed, [*JOB_COST_FIGURES, "as_of"], batch_size=2000)
 
     known = set(CostTransaction.objects.filter(budget_line__project=project).values_list("budget_line_id", "erp_key"))
     new_rows = []
@@ -71,9 +59,40 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
         bl = local.get((t.job_code, t.phase_code, t.category_code))
         if bl is None or (bl.pk, t.number) in known:
             continue
-        new_rows.append(CostTransaction(
-            budget_line=bl, erp_key=t.number, date=t.posted_on, amount=t.amount, units=t.units,
-            source=t.source[:20], reference=t.reference[:80],
-        ))
-    CostTransaction.objects.bulk_create(new_rows, batch_size=5000)
+        known.add((bl.pk, t.number))
+        new_rows.append((bl.pk, t.number, t.posted_on, money(t.amount, t.where), quantity(t.units, t.where), t.source[:20], t.reference[:80]))
+    bulk_insert(CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference"], new_rows)
+
+    updated, not_in_project = {}, 0
+    for l in lines:
+        bl = local.get((l.job_code, l.phase_code, l.category_code))
+        if bl is None:
+            not_in_project += 1
+            continue
+        updated[bl.pk] = {
+            "original_budget": l.original_budget, "approved_changes": l.approved_changes,
+            "revised_budget": l.original_budget + l.approved_changes, "committed_cost": l.committed_cost,
+            "percent_complete": l.percent_complete,
+        }
+
+    today = timezone.localdate()
+    month_start = today.replace(day=1)
+    sums = {
+        row["budget_line_id"]: row
+        for row in CostTransaction.objects.filter(budget_line__project=project).values("budget_line_id").annotate(
+            cost=Sum("amount"), units=Sum("units"), month=Sum("amount", filter=Q(date__gte=month_start, date__lte=today)))
+    }
+    now = timezone.now()
+    changed = []
+    for bl in local.values():
+        jc = bl.job_cost
+        figures = dict(updated.get(bl.pk, {}))
+        s = sums.get(bl.pk, ZERO_SUMS)
+        figures |= {"job_to_date_cost": s["cost"] or 0, "job_to_date_units": s["units"] or 0, "month_to_date_cost": s["month"] or 0}
+        if any(getattr(jc, k) != v for k, v in figures.items()):
+            for k, v in figures.items():
+                setattr(jc, k, v)
+            jc.as_of = now
+            changed.append(jc)
+    JobCost.objects.bulk_update(changed, [*JOB_COST_FIGURES, "as_of"], batch_size=1000)
     return {"job_costs_changed": len(changed), "cost_transactions_added": len(new_rows), "budget_lines_not_in_project": not_in_project}

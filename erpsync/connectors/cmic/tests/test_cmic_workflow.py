@@ -1,0 +1,104 @@
+"""Refresh, import and job-cost sync against the fake CMiC, exactly as with the export files."""
+
+from decimal import Decimal
+
+from django.db.models import Sum
+
+import pytest
+
+from erpsync.erp.models import ErpConnection, StagedBudgetLine, StagedCostCode, StagedJob, SyncRun
+from erpsync.erp.services import erp_job_import, erp_refresh, job_costs_sync
+from erpsync.errors import SourceFailed
+from erpsync.projects.models import CostTransaction, JobCost
+
+
+@pytest.fixture
+def cmic(fake, company, monkeypatch, waits):
+    monkeypatch.setattr("erpsync.connectors.http.wait_for_real", waits.append)
+    settings = fake.connection_settings(page_size=100)
+    password = settings.pop("password")
+    connection = ErpConnection(company=company, name="CMiC live", kind="cmic", settings=settings)
+    connection.set_secrets({"password": password})
+    connection.save()
+    return connection
+
+
+def staged(connection):
+    return (
+        sorted(StagedJob.objects.filter(connection=connection).values_list("job_code", "name", "problems")),
+        StagedCostCode.objects.filter(job__connection=connection).count(),
+        StagedBudgetLine.objects.filter(job__connection=connection).count(),
+    )
+
+
+def test_the_secret_is_stored_encrypted_not_in_the_settings(cmic, fake):
+    assert "password" not in cmic.settings and fake.password not in cmic.secrets_encrypted
+
+
+def test_a_refresh_stages_what_the_files_connector_stages(cmic, company, small_export):
+    erp_refresh(connection=cmic)
+    files = ErpConnection.objects.create(company=company, name="files", kind="cmic_files", settings={"folder": str(small_export)})
+    erp_refresh(connection=files)
+    rest_jobs, rest_codes, rest_lines = staged(cmic)
+    file_jobs, file_codes, file_lines = staged(files)
+    assert rest_codes == file_codes and rest_lines == file_lines
+    assert [(c, n) for c, n, _ in rest_jobs] == [(c, n) for c, n, _ in file_jobs]
+
+
+def test_after_a_first_refresh_only_changed_rows_are_fetched(cmic, fake):
+    erp_refresh(connection=cmic)
+    fake.reset_counts()
+    changed_jobs = fake.touch("jcjob", lambda r: r["JobCode"] in ("25101", "25102"), JobName="Renamed in CMiC")
+    changed_codes = fake.touch("jcjobcostcodes", lambda r: r["GjjpJobCode"] == "25103" and r["GjjpCtrlCode"] != "ALL",
+                               GjjpName="Renamed phase")
+    run = erp_refresh(connection=cmic)
+    assert run.counts["incremental"] is True
+    assert fake.rows_served["jcjob"] == changed_jobs == 2
+    assert fake.rows_served["jcjobcostcodes"] == changed_codes
+    assert fake.rows_served["jcjobcategory"] == 0
+    assert (run.counts["jobs"], run.counts["changed"]) == (2, 2)
+    assert set(StagedJob.objects.filter(name="Renamed in CMiC").values_list("job_code", flat=True)) == {"25101", "25102"}
+    assert StagedCostCode.objects.filter(job__job_code="25103", name="Renamed phase").count() == changed_codes
+
+
+def test_a_lasting_failure_records_the_reason_and_changes_nothing(cmic, fake):
+    erp_refresh(connection=cmic)
+    before = staged(cmic)
+    fake.touch("jcjob", lambda r: r["JobCode"] == "25101", JobName="Never staged")
+    fake.faults.status_on_page[("jcjob", 0)] = [503, 99]
+    with pytest.raises(SourceFailed, match="CMiC kept answering HTTP 503"):
+        erp_refresh(connection=cmic)
+    assert staged(cmic) == before
+    assert SyncRun.objects.filter(outcome="failed").get().error.startswith("CMiC kept answering HTTP 503")
+
+
+def test_import_and_job_cost_sync_over_rest(cmic, fake, pm):
+    erp_refresh(connection=cmic)
+    project = erp_job_import(job=StagedJob.objects.get(job_code="25101"), template=None, user=pm)
+    assert CostTransaction.objects.filter(budget_line__project=project).count() == sum(
+        1 for r in fake.items["jcdetailposted"] if r["JcdtJobCode"] in ("25101", "25101-01"))
+    line = fake.items["jcjobcategory"][0]
+    assert line["JcatJobCode"] == "25101"
+    fake.touch("jcjobcategory", lambda r: r is line, JcatCommittedAmt="12345.67")
+    run = job_costs_sync(project=project)
+    assert run.counts["job_costs_changed"] == 1
+    cost = JobCost.objects.get(budget_line__project=project, budget_line__cost_code__code=line["JcatPhsCode"],
+                               budget_line__cost_type__code=line["JcatCode"], budget_line__cost_code__sub_job=None)
+    assert cost.committed_cost == Decimal("12345.67")
+
+
+def test_a_job_cost_sync_after_the_first_reads_only_new_postings(cmic, fake, pm):
+    erp_refresh(connection=cmic)
+    project = erp_job_import(job=StagedJob.objects.get(job_code="25102"), template=None, user=pm)
+    before = JobCost.objects.filter(budget_line__project=project).aggregate(total=Sum("job_to_date_cost"))["total"]
+    template = next(r for r in fake.items["jcdetailposted"] if r["JcdtJobCode"] == "25102")
+    with fake.lock:
+        fake.items["jcdetailposted"].append({**template, "JcdtTrnNum": "NEW-1", "JcdtAmt": "100.01",
+                                             "JcdtIuUpdateDate": "2099-01-01T00:00:00+00:00"})
+        fake._selections.clear()
+    fake.reset_counts()
+    run = job_costs_sync(project=project)
+    assert fake.rows_served["jcdetailposted"] == 1
+    assert run.counts["cost_transactions_added"] == 1
+    after = JobCost.objects.filter(budget_line__project=project).aggregate(total=Sum("job_to_date_cost"))["total"]
+    assert after - before == Decimal("100.01")
