@@ -16,7 +16,7 @@ class ErpConnection(models.Model):
     settings = models.JSONField(default=dict, blank=True)
     secrets_encrypted = models.TextField(blank=True, editable=False)
     last_test_at = models.DateTimeField(null=True, blank=True)
-    last_test_ok = models.BooleanField(null=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
     last_test_report = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

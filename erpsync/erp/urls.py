@@ -17,5 +17,7 @@ urlpatterns = [
     path("job-costs/<int:pk>.csv", job_costs.job_costs_csv, name="job_costs_csv"),
     path("history/", history.history, name="history"),
     path("settings/", erp_settings.settings_page, name="settings"),
+    path("connections/new/", erp_settings.connection_edit, name="connection_new"),
+    path("connections/<int:pk>/", erp_settings.connection_edit, name="connection_edit"),
     path("connections/<int:pk>/test/", erp_settings.connection_test, name="connection_test"),
 ]

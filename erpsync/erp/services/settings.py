@@ -53,3 +53,27 @@ def erp_connection_test(*, connection: ErpConnection, user) -> ErpConnection:
     audit_event_record(company=connection.company, actor=user, action="erp_connection.tested", obj=connection,
                        after={"ok": connection.last_test_ok})
     return connection
+
+
+def erp_connection_save(*, company, user, kind: str, name: str, settings: dict, secrets: dict,
+                        connection: ErpConnection | None = None) -> ErpConnection:
+    """Create or change a connection. Secrets are merged (a missing one is kept) and never audited."""
+    _check(company, user)
+    with transaction.atomic():
+        if connection is None:
+            connection = ErpConnection(company=company, kind=kind)
+            before = None
+        else:
+            if connection.company_id != company.pk:
+                raise PermissionRefused("That connection belongs to another company.")
+            before = {"name": connection.name, "settings": connection.settings}
+        stored = connection.get_secrets()
+        connection.name = name
+        connection.settings = settings
+        connection.set_secrets({**stored, **secrets})
+        connection.full_clean(exclude=["secrets_encrypted"])
+        connection.save()
+        after = {"name": name, "settings": settings, "secrets_changed": sorted(k for k in secrets if secrets[k] != stored.get(k))}
+        audit_event_record(company=company, actor=user, action="erp_connection.created" if before is None else "erp_connection.changed",
+                           obj=connection, before=before, after=after)
+    return connection

@@ -72,3 +72,37 @@ def connection_test(request, pk):
     else:
         messages.error(request, f"{connection.name}: the test found problems; see below.")
     return redirect("erp:settings")
+
+
+@admin_only
+def connection_edit(request, pk=None):
+    from django.core.exceptions import ValidationError
+
+    from erpsync.connectors import registry
+    from erpsync.erp.connection_forms import connection_form, initial_from, secrets_from
+    from erpsync.erp.services import erp_connection_save
+
+    company = request.membership.company
+    connection = get_object_or_404(ErpConnection, pk=pk, company=company) if pk else None
+    kind = connection.kind if connection else request.GET.get("kind", "cmic")
+    if kind not in registry.SOURCES:
+        kind = "cmic"
+    stored = connection.get_secrets() if connection else {}
+    if request.method == "POST":
+        form = connection_form(kind, request.POST, stored_secrets=stored)
+        if form.is_valid():
+            try:
+                connection = erp_connection_save(company=company, user=request.user, kind=kind, name=form.cleaned_data["name"],
+                                                 settings=form.settings(), secrets=secrets_from(form), connection=connection)
+            except ValidationError as exc:
+                form.add_error(None, " ".join(exc.messages))
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"The connection {connection.name} was saved. Test it to see that it works.")
+                return redirect("erp:settings")
+    else:
+        form = connection_form(kind, initial=initial_from(connection) if connection else None, stored_secrets=stored)
+    return erp_page(request, "erp/connection_form.html", "settings", {
+        "form": form, "connection": connection, "kind_label": registry.LABELS[kind], "kind": kind,
+    })

@@ -1,0 +1,97 @@
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from erpsync.erp.models import AuditEvent, ErpConnection, StagedJob
+from erpsync.erp.services import erp_refresh
+
+
+def form_data(fake, **overrides):
+    return {"name": "CMiC live", "base_url": fake.base_url, "environment": "cmictest", "company_codes": "DB01",
+            "auth": "basic", "client_id": "ACME", "user_id": "APIUSER", "password": fake.password, "page_size": "500",
+            "timeout": "30", "attributes": "", "resources": "", "token_url": "", "oauth_client_id": "", "client_secret": "",
+            "scope": ""} | overrides
+
+
+def test_an_admin_adds_a_cmic_connection_tests_it_and_refreshes(signed_in, admin, company, fake):
+    client = signed_in(admin)
+    response = client.post(reverse("erp:connection_new") + "?kind=cmic", form_data(fake))
+    assert response.status_code == 302
+    connection = ErpConnection.objects.get(name="CMiC live")
+    assert connection.settings["company_codes"] == ["DB01"] and "password" not in json.dumps(connection.settings)
+    assert connection.get_secrets() == {"password": fake.password}
+    client.post(reverse("erp:connection_test", args=[connection.pk]))
+    page = client.get(reverse("erp:settings")).content.decode()
+    assert "Works" in page and fake.password not in page
+    erp_refresh(connection=connection)
+    assert StagedJob.objects.filter(connection=connection).exists()
+    event = AuditEvent.objects.get(action="erp_connection.created")
+    assert event.after["secrets_changed"] == ["password"] and fake.password not in json.dumps(event.after)
+
+
+def test_the_password_is_never_shown_and_an_empty_field_keeps_it(signed_in, admin, company, fake):
+    client = signed_in(admin)
+    client.post(reverse("erp:connection_new") + "?kind=cmic", form_data(fake))
+    connection = ErpConnection.objects.get()
+    page = client.get(reverse("erp:connection_edit", args=[connection.pk])).content.decode()
+    assert fake.password not in page and "Stored; leave empty to keep it." in page
+    client.post(reverse("erp:connection_edit", args=[connection.pk]), form_data(fake, password="", environment="cmictest"))
+    assert ErpConnection.objects.get().get_secrets() == {"password": fake.password}
+
+
+def test_nonsense_is_refused_field_by_field(signed_in, admin, company, fake):
+    response = signed_in(admin).post(reverse("erp:connection_new") + "?kind=cmic", form_data(
+        fake, base_url="not a url", page_size="5000", company_codes=" , ", attributes="{jobs: 1}", password=""))
+    body = response.content.decode()
+    assert "Enter a valid URL." in body
+    assert "Ensure this value is less than or equal to 1000." in body
+    assert "Name at least one CMiC company code." in body
+    assert "This is not valid JSON" in body
+    assert "Required for the API user and password." in body
+    assert not ErpConnection.objects.exists()
+
+
+def test_only_erp_admins_manage_connections(signed_in, pm, company, fake):
+    client = signed_in(pm)
+    assert client.get(reverse("erp:connection_new")).status_code == 403
+    assert client.post(reverse("erp:connection_new") + "?kind=cmic", form_data(fake)).status_code == 403
+    assert not ErpConnection.objects.exists()
+
+
+def command(*args, stdin: str = "") -> str:
+    out = io.StringIO()
+    import sys
+
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        call_command("erp_connection", *args, stdout=out)
+    finally:
+        sys.stdin = old
+    return out.getvalue()
+
+
+def test_the_command_adds_tests_lists_and_edits_a_connection(admin, company, fake):
+    command("add", "CMiC live", "--user", "admin", "--set", f"base_url={fake.base_url}", "--set", "environment=cmictest",
+            "--set", "company_codes=DB01", "--set", "client_id=ACME", "--set", "user_id=APIUSER", "--secret", "password",
+            stdin=fake.password + "\n")
+    assert ErpConnection.objects.get().get_secrets() == {"password": fake.password}
+    assert "ok   jcjob: Reachable" in command("test", "CMiC live", "--user", "admin")
+    assert json.loads(command("list", "--json"))[0]["last_test_ok"] is True
+    command("edit", "CMiC live", "--user", "admin", "--set", "page_size=250")
+    connection = ErpConnection.objects.get()
+    assert connection.settings["page_size"] == 250 and connection.get_secrets() == {"password": fake.password}
+
+
+def test_the_command_says_what_is_wrong(admin, company, fake):
+    with pytest.raises(CommandError, match="base_url: This field is required.*password: Required for the API user and password"):
+        command("add", "Broken", "--user", "admin", "--set", "environment=x", "--set", "company_codes=DB01",
+                "--set", "client_id=A", "--set", "user_id=B")
+    with pytest.raises(CommandError, match="The connection test found problems"):
+        command("add", "Wrong password", "--user", "admin", "--set", f"base_url={fake.base_url}", "--set", "environment=cmictest",
+                "--set", "company_codes=DB01", "--set", "client_id=ACME", "--set", "user_id=APIUSER", "--secret", "password",
+                stdin="wrong\n")
+        command("test", "Wrong password", "--user", "admin")
