@@ -15,6 +15,7 @@ urlpatterns = [
     path("refresh/progress/", refresh.progress, name="refresh_progress"),
     path("job-costs/", job_costs.job_costs, name="job_costs"),
     path("job-costs/<int:pk>.csv", job_costs.job_costs_csv, name="job_costs_csv"),
+    path("job-costs/<int:pk>/sync/", job_costs.job_costs_sync_now, name="job_costs_sync"),
     path("history/", history.history, name="history"),
     path("settings/", erp_settings.settings_page, name="settings"),
     path("connections/new/", erp_settings.connection_edit, name="connection_new"),

@@ -96,3 +96,26 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
             changed.append(jc)
     JobCost.objects.bulk_update(changed, [*JOB_COST_FIGURES, "as_of"], batch_size=1000)
     return {"job_costs_changed": len(changed), "cost_transactions_added": len(new_rows), "budget_lines_not_in_project": not_in_project}
+
+
+def job_costs_sync_enqueue(*, project: Project, user) -> SyncRun:
+    """Queue a job-cost sync now (accounting approvers), besides the schedule."""
+    from erpsync.companies.models import Membership
+    from erpsync.companies.permissions import REFRESH_REQUIREMENT, can_refresh_erp
+    from erpsync.erp.models import SyncRunOutcome
+    from erpsync.erp.tasks import job_costs_sync_task
+    from erpsync.errors import PermissionRefused
+
+    if not can_refresh_erp(Membership.objects.filter(user=user, company=project.company).first()):
+        raise PermissionRefused(REFRESH_REQUIREMENT.replace("Refreshing from the ERP", "Syncing job costs"))
+    active = SyncRun.objects.filter(project=project, kind=SyncRunKind.JOB_COSTS,
+                                    outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]).first()
+    if active:
+        return active
+    control = StagedJob.objects.filter(project=project, status=StagedJobStatus.SYNCED, controlling_code="").select_related("connection").first()
+    if control is None:
+        raise ApplicationError(f"Project {project.project_number} is not linked to an ERP job, so it has no job costs to sync.")
+    run = SyncRun.objects.create(company=project.company, connection=control.connection, project=project,
+                                 kind=SyncRunKind.JOB_COSTS, started_by=user)
+    transaction.on_commit(lambda: job_costs_sync_task.enqueue(project.pk, run.pk))
+    return run

@@ -42,3 +42,24 @@ def test_users_without_erp_access_are_refused(signed_in, django_user_model, comp
     Membership.objects.create(user=user, company=company)
     response = signed_in(user).get(reverse("erp:job_costs"))
     assert response.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_accounting_approver_syncs_job_costs_now(signed_in, accountant, pm, refreshed):
+    from django.core.management import call_command
+
+    from erpsync.erp.models import SyncRun
+
+    project = erp_job_import(job=StagedJob.objects.get(), template=None, user=pm)
+    client = signed_in(accountant)
+    assert "Sync job costs now" in client.get(reverse("erp:job_costs")).content.decode()
+    client.post(reverse("erp:job_costs_sync", args=[project.pk]))
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run = SyncRun.objects.get(kind="job_costs")
+    assert (run.outcome, run.started_by, run.project) == ("succeeded", accountant, project)
+
+
+def test_a_project_manager_may_not_sync_job_costs(signed_in, pm, project):
+    client = signed_in(pm)
+    assert "Sync job costs now" not in client.get(reverse("erp:job_costs")).content.decode()
+    assert client.post(reverse("erp:job_costs_sync", args=[project.pk])).status_code == 403

@@ -1,5 +1,13 @@
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from erpsync.companies import permissions
+from erpsync.erp.services import job_costs_sync_enqueue
+from erpsync.erp.views.common import require
+from erpsync.errors import ApplicationError
 
 from erpsync.erp.models import StagedJob, StagedJobStatus
 from erpsync.erp.views.common import can_view, erp_page
@@ -31,3 +39,16 @@ def job_costs_csv(request, pk):
     response["Content-Disposition"] = f'attachment; filename="job-costs-{project.project_number}.csv"'
     job_cost_report_csv(job_cost_report(project), response)
     return response
+
+
+@require_POST
+@require(permissions.can_refresh_erp, permissions.REFRESH_REQUIREMENT)
+def job_costs_sync_now(request, pk):
+    project = get_object_or_404(_synced_projects(request.membership.company), pk=pk)
+    try:
+        job_costs_sync_enqueue(project=project, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(request, f"The job costs of {project.project_number} are being synced; Sync History shows the outcome.")
+    return redirect(reverse("erp:job_costs") + f"?project={project.pk}")
