@@ -10,12 +10,13 @@ class Command(ErpCommand):
         self.add_json_argument(parser)
         parser.add_argument("--connection", help="connection name (needed when the company has several)")
         parser.add_argument("--user", help="run as this user (their permissions are checked); default: the system")
+        parser.add_argument("--full", action="store_true", help="pull everything, not only what changed since the last refresh")
 
     def handle(self, *args, **options):
         user = self.user(options["user"]) if options["user"] else None
         company = self.company(options["company"], user)
         connection = self.connection(company, options["connection"])
-        run = erp_refresh(connection=connection, user=user, progress=self.progress_bar())
+        run = erp_refresh(connection=connection, user=user, progress=self.progress_bar(), full=options["full"])
         if options["json"]:
             self.print_json({"run": run.pk, "outcome": run.outcome, "counts": run.counts})
         else:
