@@ -219,35 +219,57 @@ def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
         (j.erp_company_code, j.job_code): j
         for j in StagedJob.objects.filter(connection=connection, job_code__in={r[1] for r in rows})
     }
-    new, updated, events, unchanged = [], [], [], 0
+    new, changed, raw_only, untouched, events = [], [], [], [], []
     for row in rows:
         values = _job_values(row)
         raw = json.loads(row[11])
         job = existing.get((row[0], row[1]))
         if job is None:
-            new.append(StagedJob(company=company, connection=connection, erp_company_code=row[0], job_code=row[1], raw=raw,
-                                 pulled_at=now, **values))
+            new.append((row, values, raw))
             continue
         before = {f: getattr(job, f) for f in JOB_FIELDS if getattr(job, f) != values[f]}
-        job.raw, job.pulled_at = raw, now
-        for f in before:
-            setattr(job, f, values[f])
-        updated.append(job)
         if before:
+            for f in before:
+                setattr(job, f, values[f])
+            job.raw, job.pulled_at = raw, now
+            changed.append(job)
             events.append(AuditEvent(company=company, actor=user, action="erp_job.changed_in_erp", object_type="stagedjob",
                                      object_id=str(job.pk), object_repr=str(job)[:255], before=_jsonable(before),
                                      after=_jsonable({f: values[f] for f in before})))
+        elif job.raw != raw:
+            job.raw, job.pulled_at = raw, now
+            raw_only.append(job)
         else:
-            unchanged += 1
-    StagedJob.objects.bulk_update(updated, ["raw", "pulled_at", *JOB_FIELDS], batch_size=500)
-    StagedJob.objects.bulk_create(new, batch_size=500)
-    events += [
-        AuditEvent(company=company, actor=user, action="erp_job.pulled", object_type="stagedjob", object_id=str(job.pk),
-                   object_repr=str(job)[:255], after=_jsonable({f: getattr(job, f) for f in JOB_FIELDS}))
-        for job in new
-    ]
+            untouched.append(job.pk)
+    StagedJob.objects.bulk_update(changed, ["raw", "pulled_at", *JOB_FIELDS], batch_size=500)
+    StagedJob.objects.bulk_update(raw_only, ["raw", "pulled_at"], batch_size=500)
+    StagedJob.objects.filter(pk__in=untouched).update(pulled_at=now)
+    _insert_new_jobs(connection, new, now)
+    if new:
+        # One event for the jobs a refresh brings in, naming them all.
+        events.append(AuditEvent(company=company, actor=user, action="erp_jobs.pulled", object_type="erpconnection",
+                                 object_id=str(connection.pk), object_repr=str(connection)[:255],
+                                 after={"jobs": [f"{row[0]}/{row[1]}" for row, _, _ in new]}))
     AuditEvent.objects.bulk_create(events, batch_size=500)
-    return len(new), len(updated) - unchanged, unchanged
+    return len(new), len(changed), len(raw_only) + len(untouched)
+
+
+def _insert_new_jobs(connection, new: list, now) -> None:
+    """New jobs go in with executemany: a first refresh of a large ERP brings tens of thousands."""
+    from django.db import connection as db
+
+    def prep(name, value):
+        return StagedJob._meta.get_field(name).get_db_prep_save(value, db)
+
+    stamp = prep("pulled_at", now)
+    no_problems = prep("problems", [])
+    fields = ["company", "connection", "erp_company_code", "job_code", *JOB_FIELDS, "raw", "status", "problems",
+              "cost_code_count", "sub_job_count", "first_pulled_at", "pulled_at"]
+    bulk_insert(StagedJob, fields, (
+        (connection.company_id, connection.pk, row[0], row[1], *(values[f] for f in JOB_FIELDS), prep("raw", raw),
+         StagedJobStatus.READY, no_problems, 0, 0, stamp, stamp)
+        for row, values, raw in new
+    ))
 
 
 def _revalidate(connection, touched: set[int]) -> None:

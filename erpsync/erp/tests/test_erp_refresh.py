@@ -21,7 +21,7 @@ def test_it_stages_new_jobs_as_ready_to_import(connection):
     assert job.raw["JobName"] == "Harbor Office Building"
     assert run.outcome == "succeeded"
     assert run.counts == {"jobs": 1, "new": 1, "changed": 0, "unchanged": 0, "cost_codes": 3, "budget_lines": 3, "cost_types": 3, "incremental": False}
-    assert AuditEvent.objects.filter(action="erp_job.pulled", object_id=str(job.pk)).exists()
+    assert AuditEvent.objects.get(action="erp_jobs.pulled").after == {"jobs": ["AC01/24001"]}
 
 
 def test_a_second_refresh_updates_what_changed_and_audits_it(connection, export, accountant):
