@@ -3,6 +3,7 @@
 import json
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -102,30 +103,38 @@ class CmicClient:
         return ConnectorError(f"CMiC refused the request for {name} (HTTP {status}){': ' + detail if detail else ''}.")
 
     def pages(self, entity: str, *, q: list[str] = (), order_by: str = "") -> Iterator[tuple[int, list[dict]]]:
-        """Yield (offset, items) page by page while CMiC says there is more."""
+        """Yield (offset, items) page by page while CMiC says there is more.
+
+        The next page is fetched while the caller works on this one, so CMiC's time to answer
+        and ours to stage overlap.
+        """
         name = self.resource_name(entity)
         order = order_by or self.resources.get(entity, {}).get("order_by") or ("default" if name in ORDER_BY_DEFAULT else "")
-        offset = 0
-        while True:
-            params = {"limit": self.page_size, "offset": offset}
-            if q:
-                params["q"] = ";".join(q)
-            if order:
-                params["orderBy"] = order
-            response = self.get(entity, params=params)
-            try:
-                body = json.loads(response.text, parse_float=Decimal)
-            except ValueError:
-                raise ConnectorError(f"CMiC answered {name} at offset {offset} with something that is not JSON "
-                                     f"({response.text[:60]!r}…); nothing was changed.", permanent=False) from None
-            items = body.get("items") if isinstance(body, dict) else None
-            if not isinstance(items, list) or not isinstance(body.get("hasMore", False), bool):
-                raise ConnectorError(f"CMiC answered {name} at offset {offset} without a list of items; nothing was changed.",
-                                     permanent=False)
-            yield offset, items
-            if not body.get("hasMore") or not items:
-                return
-            offset += len(items)
+        params = {"limit": self.page_size}
+        if q:
+            params["q"] = ";".join(q)
+        if order:
+            params["orderBy"] = order
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmic-page") as pool:
+            pending = pool.submit(self._page, entity, name, params, 0)
+            while pending is not None:
+                offset, items, has_more = pending.result()
+                following = offset + len(items)
+                pending = pool.submit(self._page, entity, name, params, following) if has_more and items else None
+                yield offset, items
+
+    def _page(self, entity: str, name: str, params: dict, offset: int) -> tuple[int, list[dict], bool]:
+        response = self.get(entity, params={**params, "offset": offset})
+        try:
+            body = json.loads(response.text, parse_float=Decimal)
+        except ValueError:
+            raise ConnectorError(f"CMiC answered {name} at offset {offset} with something that is not JSON "
+                                 f"({response.text[:60]!r}…); nothing was changed.", permanent=False) from None
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not isinstance(body.get("hasMore", False), bool):
+            raise ConnectorError(f"CMiC answered {name} at offset {offset} without a list of items; nothing was changed.",
+                                 permanent=False)
+        return offset, items, body.get("hasMore", False)
 
     def describe(self, entity: str) -> dict:
         response = self.get(entity, suffix="/describe")
