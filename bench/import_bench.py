@@ -11,29 +11,16 @@ ERP. The bare script's write phase alone is printed too.
 """
 
 import csv
-import os
 import resource
 import sqlite3
-import sys
-import tempfile
 import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-WORK = Path(tempfile.mkdtemp(prefix="erpsync-bench-"))
-os.environ["ERPSYNC_VAR_DIR"] = str(WORK)
-os.environ.pop("DATABASE_URL", None)
-# Production settings: no query log, no debug helpers.
-os.environ["ERPSYNC_DEBUG"] = "0"
-os.environ.setdefault("ERPSYNC_SECRET_KEY", "benchmark-only")
-os.environ.setdefault("ERPSYNC_ENCRYPTION_KEY", "x" * 43 + "=")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erpsync.settings")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchsetup import django_for_benchmarks  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+WORK = django_for_benchmarks("erpsync-bench-")
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
