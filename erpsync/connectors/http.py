@@ -28,7 +28,13 @@ class TransientHttpError(Exception):
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
+    """How long the server asked us to wait: Retry-After, or for a 429 the rate-limit reset time."""
     value = response.headers.get("Retry-After")
+    if not value and response.status_code == 429 and response.headers.get("X-Rate-Limit-Reset"):
+        try:
+            return max(0.0, min(float(response.headers["X-Rate-Limit-Reset"]) - time.time(), MAX_RETRY_AFTER))
+        except ValueError:
+            return None
     if not value:
         return None
     try:

@@ -40,6 +40,42 @@ class ErpConnection(models.Model):
         return registry.source_class(self.kind)(**self.settings, **self.get_secrets())
 
 
+class ProcoreEnvironment(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    SANDBOX = "sandbox", "Developer sandbox"
+    CUSTOM = "custom", "Custom URLs"
+
+
+class ProcoreConnection(models.Model):
+    """A company's Procore account: imported jobs are published there too."""
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="procore_connection")
+    environment = models.CharField(max_length=20, choices=ProcoreEnvironment.choices, default=ProcoreEnvironment.PRODUCTION)
+    base_url = models.URLField(blank=True)
+    login_url = models.URLField(blank=True)
+    procore_company_id = models.BigIntegerField()
+    client_id = models.CharField(max_length=200)
+    secrets_encrypted = models.TextField(blank=True, editable=False)
+    templates = models.JSONField(default=list, blank=True)  # [{id, name}], cached for the template picker
+    templates_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_message = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Procore company {self.procore_company_id}"
+
+    def set_secrets(self, secrets: dict) -> None:
+        self.secrets_encrypted = encrypt_json(secrets)
+
+    def client(self, **kwargs):
+        from erpsync.connectors.procore.client import ProcoreClient
+
+        return ProcoreClient(company_id=self.procore_company_id, client_id=self.client_id,
+                             client_secret=decrypt_json(self.secrets_encrypted).get("client_secret", ""),
+                             environment=self.environment, base_url=self.base_url, login_url=self.login_url, **kwargs)
+
+
 class ErpSettings(models.Model):
     """A company's ERP Integrations settings."""
 
@@ -69,6 +105,13 @@ class StagedJobStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class PublishStatus(models.TextChoices):
+    NONE = "", "Not published"
+    PUBLISHING = "publishing", "Publishing"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Publish failed"
+
+
 class StagedJob(models.Model):
     """An ERP job as last pulled, waiting to be imported, imported, or archived."""
 
@@ -94,6 +137,10 @@ class StagedJob(models.Model):
     first_pulled_at = models.DateTimeField(auto_now_add=True)
     pulled_at = models.DateTimeField()
     last_job_cost_sync_at = models.DateTimeField(null=True, blank=True)
+    publish_status = models.CharField(max_length=12, choices=PublishStatus.choices, default=PublishStatus.NONE, blank=True)
+    publish_step = models.CharField(max_length=60, blank=True)
+    publish_error = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -168,6 +215,7 @@ class SyncRunKind(models.TextChoices):
     REFRESH = "refresh", "Refresh"
     IMPORT = "import", "Import"
     JOB_COSTS = "job_costs", "Job-cost sync"
+    PUBLISH = "publish", "Publish to Procore"
 
 
 class SyncRunOutcome(models.TextChoices):

@@ -37,6 +37,16 @@ def job_costs_sync_task(project_id: int, run_id: int | None = None) -> None:
         logger.warning("job-cost sync of project %s failed: %s", project_id, exc.message)
 
 
+@task
+def procore_publish_task(job_id: int) -> None:
+    from erpsync.erp.services.publish import procore_publish
+
+    try:
+        procore_publish(job=StagedJob.objects.select_related("company", "connection", "project").get(pk=job_id))
+    except ApplicationError as exc:
+        logger.warning("publishing job %s to Procore failed: %s", job_id, exc.message)
+
+
 @cron(settings.JOB_COST_SYNC_SCHEDULE)
 @task
 def job_costs_sync_all() -> None:

@@ -64,6 +64,7 @@ class Project(models.Model):
     erp_job_code = models.CharField(max_length=30, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    procore_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -120,6 +121,7 @@ class CostType(models.Model):
     code = models.CharField(max_length=16)
     name = models.CharField(max_length=120)
     base_type = models.CharField(max_length=30, choices=BaseType.choices, default=BaseType.OTHER)
+    procore_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "code"], name="cost_type_code_unique")]
@@ -138,6 +140,7 @@ class CostCode(models.Model):
     description = models.CharField(max_length=120, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     active = models.BooleanField(default=True)
+    procore_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -162,6 +165,7 @@ class BudgetLine(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="budget_lines")
     cost_code = models.ForeignKey(CostCode, on_delete=models.CASCADE, related_name="budget_lines")
     cost_type = models.ForeignKey(CostType, on_delete=models.PROTECT, related_name="budget_lines")
+    procore_id = models.BigIntegerField(null=True, blank=True)  # the cost-type assignment in Procore
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cost_code", "cost_type"], name="budget_line_unique")]
@@ -178,6 +182,7 @@ class JobCost(models.Model):
     month_to_date_cost = models.DecimalField(**MONEY)
     percent_complete = models.DecimalField(max_digits=7, decimal_places=2, default=0)
     as_of = models.DateTimeField()
+    pushed_at = models.DateTimeField(null=True, blank=True)  # when these figures last reached Procore
 
 
 class CostTransaction(models.Model):

@@ -8,7 +8,8 @@ from django.utils import timezone
 from erpsync.companies.models import Company, Membership
 from erpsync.companies.permissions import IMPORT_REQUIREMENT, can_import_erp_job
 from erpsync.connectors.base import BudgetLineRecord, ConnectorError, job_costs_from
-from erpsync.erp.models import ErpSettings, StagedJob, StagedJobStatus, StagedCostType, SyncRunKind
+from erpsync.erp.models import ErpSettings, ProcoreConnection, StagedCostType, StagedJob, StagedJobStatus, SyncRunKind
+from erpsync.erp.services.publish import procore_publish_enqueue
 from erpsync.erp.services.audit import audit_event_record
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.validate import erp_job_validate
@@ -97,6 +98,8 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
         run.project = project
         run.counts = {"created": created, "cost_transactions": len(transactions)}
         report(3, 3, "Done")
+    if created and ProcoreConnection.objects.filter(company=company).exists():
+        procore_publish_enqueue(job=job)
     return project
 
 

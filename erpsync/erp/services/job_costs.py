@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from erpsync.erp.models import StagedJob, StagedJobStatus, SyncRun, SyncRunKind
 from erpsync.erp.services.importing import JOB_COST_FIGURES
+from erpsync.erp.services.publish import procore_push_job_costs
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.errors import ApplicationError
 from erpsync.projects.amounts import money, quantity
@@ -44,6 +45,7 @@ def job_costs_sync(*, project: Project, user=None, run: SyncRun | None = None, p
             run.counts = _apply(project, control.job_code, lines, transactions)
             StagedJob.objects.filter(pk__in=[j.pk for j in jobs]).update(last_job_cost_sync_at=started)
         run.counts["incremental"] = since is not None
+        run.counts["pushed_to_procore"] = procore_push_job_costs(job=control)
     return run
 
 

@@ -264,10 +264,10 @@ def _insert_new_jobs(connection, new: list, now) -> None:
     stamp = prep("pulled_at", now)
     no_problems = prep("problems", [])
     fields = ["company", "connection", "erp_company_code", "job_code", *JOB_FIELDS, "raw", "status", "problems",
-              "cost_code_count", "sub_job_count", "first_pulled_at", "pulled_at"]
+              "cost_code_count", "sub_job_count", "first_pulled_at", "pulled_at", "publish_status", "publish_step", "publish_error"]
     bulk_insert(StagedJob, fields, (
         (connection.company_id, connection.pk, row[0], row[1], *(values[f] for f in JOB_FIELDS), prep("raw", raw),
-         StagedJobStatus.READY, no_problems, 0, 0, stamp, stamp)
+         StagedJobStatus.READY, no_problems, 0, 0, stamp, stamp, "", "", "")
         for row, values, raw in new
     ))
 

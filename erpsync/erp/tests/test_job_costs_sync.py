@@ -23,7 +23,7 @@ def test_it_updates_changed_budgets_and_adds_new_posted_costs(project, export):
     export.posted("24001", "03-300", "L", "24001-T9", "2025-08-01", "99.99", units="1")
     export.write()
     run = job_costs_sync(project=project)
-    assert run.counts == {"job_costs_changed": 1, "cost_transactions_added": 1, "budget_lines_not_in_project": 0, "incremental": False}
+    assert run.counts == {"job_costs_changed": 1, "cost_transactions_added": 1, "budget_lines_not_in_project": 0, "incremental": False, "pushed_to_procore": 0}
     cost = labor(project)
     assert (cost.committed_cost, cost.job_to_date_cost, cost.job_to_date_units) == (Decimal("9100.45"), Decimal("3100.14"), Decimal("33"))
     assert CostTransaction.objects.filter(budget_line__project=project).count() == 4
@@ -33,7 +33,7 @@ def test_it_updates_changed_budgets_and_adds_new_posted_costs(project, export):
 def test_a_sync_with_nothing_new_changes_nothing(project):
     before = labor(project).as_of
     run = job_costs_sync(project=project)
-    assert run.counts == {"job_costs_changed": 0, "cost_transactions_added": 0, "budget_lines_not_in_project": 0, "incremental": False}
+    assert run.counts == {"job_costs_changed": 0, "cost_transactions_added": 0, "budget_lines_not_in_project": 0, "incremental": False, "pushed_to_procore": 0}
     assert labor(project).as_of == before
 
 

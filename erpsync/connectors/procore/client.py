@@ -1,0 +1,157 @@
+"""Procore's REST API: OAuth 2 client credentials, the company header, paging and rate limits.
+
+Every request carries Procore-Company-Id. The client watches X-Rate-Limit-Remaining and, when
+the hourly budget is nearly spent, waits for X-Rate-Limit-Reset instead of burning it; 429 waits
+until the reset (or Retry-After), 5xx are retried by the shared HTTP helper, and 400/403/404/422
+are final (they count against the quota).
+"""
+
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from erpsync.connectors.base import ConnectorError
+from erpsync.connectors.http import HttpClient, RetryPolicy, wait_for_real
+
+ENVIRONMENTS = {
+    "production": ("https://api.procore.com", "https://login.procore.com"),
+    "sandbox": ("https://sandbox.procore.com", "https://login-sandbox.procore.com"),
+}
+TOKEN_MARGIN = 120  # seconds before expiry when a cached token is renewed
+LOW_WATER = 5  # requests left in the window below which the client waits for the reset
+SYNC_BATCH = 1000  # Procore's cap on items per sync call
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class ProcoreError(ConnectorError):
+    pass
+
+
+class ProcoreClient:
+    def __init__(self, *, company_id: int, client_id: str, client_secret: str, environment: str = "production",
+                 base_url: str = "", login_url: str = "", timeout: float = 30.0, retry: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None):
+        if environment in ENVIRONMENTS:
+            base_url, login_url = ENVIRONMENTS[environment]
+        if not base_url or not login_url:
+            raise ConnectorError("A custom Procore environment needs its API and login URLs.")
+        self.base_url, self.login_url = base_url.rstrip("/"), login_url.rstrip("/")
+        self.company_id = int(company_id)
+        self.client_id, self.client_secret = client_id, client_secret
+        self.retry = retry or RetryPolicy()
+        self.http = HttpClient(timeout=timeout, retry=self.retry, transport=transport, what="Procore")
+        self._token: tuple[str, float] | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    @property
+    def requests_made(self) -> int:
+        return self.http.requests
+
+    # --- auth ----------------------------------------------------------------------------
+
+    def _access_token(self, *, fresh: bool = False) -> str:
+        if not fresh and self._token and self._token[1] > time.monotonic():
+            return self._token[0]
+        response = self.http.request("POST", f"{self.login_url}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret})
+        if response.status_code != 200:
+            raise ProcoreError(f"Procore refused the client id and secret (HTTP {response.status_code}); check the "
+                               "service account's credentials and environment.")
+        body = response.json()
+        self._token = (body["access_token"], time.monotonic() + max(0, int(body.get("expires_in", 5400)) - TOKEN_MARGIN))
+        return self._token[0]
+
+    # --- requests ------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params=None, json=None, what: str = "") -> httpx.Response:
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        for fresh in (False, True):
+            headers = {"Authorization": f"Bearer {self._access_token(fresh=fresh)}", "Procore-Company-Id": str(self.company_id),
+                       "Accept": "application/json"}
+            response = self.http.request(method, url, params=params, json=json, headers=headers)
+            if response.status_code != 401:
+                break
+        self._pace(response)
+        if response.status_code >= 400:
+            raise self.refusal(response, what or f"{method} {path}")
+        return response
+
+    def _pace(self, response: httpx.Response) -> None:
+        """Slow down before the hourly budget runs out, rather than hitting 429."""
+        remaining, reset = response.headers.get("X-Rate-Limit-Remaining"), response.headers.get("X-Rate-Limit-Reset")
+        if remaining is None or reset is None:
+            return
+        try:
+            remaining, reset = int(remaining), float(reset)
+        except ValueError:
+            return
+        if remaining <= LOW_WATER:
+            (self.retry.sleep or wait_for_real)(max(0.0, min(reset - time.time(), 3600.0)))
+
+    def refusal(self, response: httpx.Response, what: str) -> ProcoreError:
+        status = response.status_code
+        try:
+            errors = response.json().get("errors")
+        except (ValueError, AttributeError):
+            errors = None
+        detail = _errors_text(errors) if errors else response.text[:200]
+        if status == 401:
+            return ProcoreError(f"Procore refused the access token for {what} (HTTP 401); check the client id and secret.")
+        if status == 403:
+            return ProcoreError(f"Procore refused {what} (HTTP 403): the service account lacks permission, or the tool is off. {detail}".strip())
+        if status == 404:
+            return ProcoreError(f"Procore has no such record for {what} (HTTP 404).")
+        return ProcoreError(f"Procore refused {what} (HTTP {status}): {detail}")
+
+    def pages(self, path: str, params: dict) -> Iterator[list]:
+        """v1 paging: follow the Link header's next until it is gone."""
+        response = self.request("GET", path, params={**params, "per_page": 100, "page": 1})
+        while True:
+            yield response.json()
+            found = _NEXT.search(response.headers.get("Link", ""))
+            if not found:
+                return
+            response = self.request("GET", found[1])
+
+    # --- operations ----------------------------------------------------------------------
+
+    def project_templates(self) -> list[dict]:
+        return [t for page in self.pages("/rest/v1.0/project_templates", {"company_id": self.company_id}) for t in page]
+
+    def project_by_origin(self, origin_id: str) -> dict | None:
+        for page in self.pages("/rest/v1.1/projects", {"company_id": self.company_id, "filters[origin_id]": origin_id}):
+            for project in page:
+                if project.get("origin_id") == origin_id:
+                    return project
+        return None
+
+    def project_create(self, project: dict) -> dict:
+        return self.request("POST", "/rest/v1.0/projects", json={"company_id": self.company_id, "project": project},
+                            what=f"creating project {project.get('project_number')}").json()
+
+    def sync(self, path: str, updates: list[dict], *, params: dict | None = None, body: dict | None = None) -> tuple[list, list]:
+        """A sync action in batches of at most 1,000; returns (entities, errors) of all batches."""
+        entities, errors = [], []
+        for start in range(0, len(updates), SYNC_BATCH):
+            answer = self.request("PATCH", path, params=params, json={**(body or {}), "updates": updates[start:start + SYNC_BATCH]},
+                                  what=path.rsplit("/", 2)[-2].replace("_", " ") + " sync").json()
+            entities += answer.get("entities", [])
+            errors += answer.get("errors", [])
+        return entities, errors
+
+
+def _errors_text(errors) -> str:
+    if isinstance(errors, str):
+        return errors
+    if isinstance(errors, dict):
+        return "; ".join(f"{field} {' '.join(map(str, messages if isinstance(messages, list) else [messages]))}"
+                         for field, messages in errors.items())
+    return str(errors)
+
+
+def item_errors_text(item: dict) -> str:
+    return _errors_text(item.get("errors") or {})

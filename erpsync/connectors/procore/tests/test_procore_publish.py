@@ -1,0 +1,141 @@
+"""Publishing imported jobs to the fake Procore: exactly once, whatever fails along the way."""
+
+import pytest
+from django.core.management import call_command
+
+from erpsync.connectors.procore.fake_server import SCHEMA_FILE
+from erpsync.erp.models import PublishStatus, StagedJob, SyncRun
+from erpsync.erp.services import erp_job_import, erp_refresh
+from erpsync.erp.services.publish import procore_publish
+from erpsync.errors import ApplicationError
+from erpsync.projects.models import BudgetLine, CostCode
+
+STEP_OPERATIONS = ["RestV10ProjectsPost", "RestV10LineItemTypesSyncPatch", "RestV10CostCodesSyncPatch",
+                   "cost_code_line_item_types", "erp_job_costs"]
+
+
+def work_the_queue():
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
+def in_procore(procore, project):
+    pid = project.procore_id
+    return {
+        "projects": len(procore.projects),
+        "cost_codes": len(procore.cost_codes.get(pid, {})),
+        "assignments": len(procore.assignments.get(pid, {})),
+        "job_costs": sum(len(v) for v in procore.job_costs.values()),
+    }
+
+
+def expected(project):
+    local = CostCode.objects.filter(project=project, sub_job=None).count()
+    lines = BudgetLine.objects.filter(project=project, cost_code__sub_job=None).count()
+    return {"projects": 1, "cost_codes": local, "assignments": lines, "job_costs": lines}
+
+
+@pytest.fixture
+def imported(refreshed, pm, procore_connection):
+    project = erp_job_import(job=StagedJob.objects.get(job_code="24001"), template=None, user=pm)
+    return StagedJob.objects.select_related("project", "connection", "company").get(job_code="24001"), project
+
+
+def publish(job):
+    job = StagedJob.objects.select_related("project", "connection", "company").get(pk=job.pk)
+    procore_publish(job=job)
+    job.refresh_from_db()
+    job.project.refresh_from_db()
+    return job
+
+
+def test_requests_and_responses_follow_procores_schemas(imported, procore):
+    if not SCHEMA_FILE.exists():
+        pytest.skip(f"Procore's schemas are not at {SCHEMA_FILE}; the contract is checked where they are.")
+    job, project = imported
+    job = publish(job)
+    assert procore.schemas is not None and procore.violations == []
+    assert job.publish_status == PublishStatus.PUBLISHED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_publishes_the_job_in_the_background(imported, procore):
+    job, project = imported
+    assert job.publish_status == PublishStatus.PUBLISHING
+    work_the_queue()
+    job.refresh_from_db()
+    project.refresh_from_db()
+    assert job.publish_status == PublishStatus.PUBLISHED and project.procore_id
+    assert in_procore(procore, project) == expected(project)
+    created = next(iter(procore.projects.values()))
+    assert (created["project_number"], created["origin_id"], created["origin_code"]) == ("24001", "cmic_files:AC01:24001", "24001")
+    codes = procore.cost_codes[project.procore_id]
+    section = codes["cmic_files:AC01:24001:code:03-300"]
+    assert section["code"] == "300" and section["parent_id"] == codes["cmic_files:AC01:24001:code:03"]["id"]
+
+
+@pytest.mark.parametrize("operation", STEP_OPERATIONS)
+def test_a_publish_that_fails_at_any_step_resumes_without_duplicates(imported, procore, operation):
+    job, project = imported
+    procore.faults.fail_next[operation] = 99
+    with pytest.raises(ApplicationError, match="Procore kept answering HTTP 503"):
+        publish(job)
+    job.refresh_from_db()
+    assert job.publish_status == PublishStatus.FAILED and "503" in job.publish_error
+    procore.faults.fail_next.clear()
+    job = publish(job)
+    assert job.publish_status == PublishStatus.PUBLISHED
+    assert in_procore(procore, job.project) == expected(job.project)
+    job = publish(job)  # and once more: still nothing twice
+    assert in_procore(procore, job.project) == expected(job.project)
+
+
+def test_a_publish_killed_after_procore_made_the_project_finds_it_again(imported, procore):
+    job, project = imported
+    publish(job)
+    project.refresh_from_db()
+    type(project).objects.filter(pk=project.pk).update(procore_id=None)  # the id never reached our database
+    CostCode.objects.filter(project=project).update(procore_id=None)
+    job = publish(job)
+    assert len(procore.projects) == 1 and job.project.procore_id == next(iter(procore.projects))
+    assert in_procore(procore, job.project) == expected(job.project)
+
+
+def test_a_429_storm_is_waited_out(imported, procore, waits):
+    job, _ = imported
+    procore.faults.storm = [3, 7]
+    assert publish(job).publish_status == PublishStatus.PUBLISHED
+    assert waits[:3] == [7.0, 7.0, 7.0]
+
+
+def test_items_procore_refuses_are_named(refreshed, pm, procore_connection, procore, export, connection):
+    export.phase("24001", "03-500", "A" * 110, "03").line("24001", "03-500", "L", "1.00")
+    export.write()
+    erp_refresh(connection=connection)
+    erp_job_import(job=StagedJob.objects.get(job_code="24001"), template=None, user=pm)
+    job = StagedJob.objects.get(job_code="24001")
+    with pytest.raises(ApplicationError, match=r"cost code 03-500: name is too long \(maximum is 100 characters\)"):
+        publish(job)
+    job.refresh_from_db()
+    assert job.publish_status == PublishStatus.FAILED and "03-500" in job.publish_error
+    assert SyncRun.objects.filter(kind="publish", outcome="failed").exists()
+
+
+def test_a_token_that_expires_mid_publish_is_renewed(imported, procore):
+    job, _ = imported
+    procore.faults.expire_tokens_after = 3
+    assert publish(job).publish_status == PublishStatus.PUBLISHED
+    assert len(procore.tokens) == 1  # the expired token is gone, one new one was issued
+
+
+def test_a_company_without_procore_is_unaffected(refreshed, pm):
+    erp_job_import(job=StagedJob.objects.get(job_code="24001"), template=None, user=pm)
+    job = StagedJob.objects.get(job_code="24001")
+    assert job.publish_status == PublishStatus.NONE
+    procore_publish(job=job)  # nothing to do, nothing fails
+    assert not SyncRun.objects.filter(kind="publish").exists()
+
+
+def test_the_template_list_follows_procores_pages(procore_connection, procore):
+    procore.templates = [{"id": 900 + n, "name": f"Template {n}"} for n in range(230)]
+    templates = procore_connection.client().project_templates()
+    assert len(templates) == 230 and procore.requests["RestV10ProjectTemplatesGet"] == 3

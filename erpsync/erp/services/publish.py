@@ -1,0 +1,181 @@
+"""Publishing an imported job to Procore, exactly once however often it is interrupted.
+
+The local import is one transaction; publishing runs afterwards as a background task, step by
+step. Every record is sent with a stable `origin_id`, and every Procore id is stored on the
+local record as soon as Procore returns it, so a publish that was interrupted anywhere (killed
+worker, 5xx, timeout) and retried finds what it made and makes nothing twice.
+"""
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from erpsync.connectors.base import ConnectorError
+from erpsync.connectors.procore.client import item_errors_text
+from erpsync.erp.models import ProcoreConnection, PublishStatus, StagedJob, SyncRunKind
+from erpsync.erp.services.runs import sync_run_recording
+from erpsync.errors import ApplicationError
+from erpsync.projects.models import BaseType, BudgetLine, CostCode, CostType, JobCost
+
+# Procore's published request schema has no "labor" base type; labor cost types go as "other".
+BASE_TYPES = {BaseType.LABOR: "other", BaseType.MATERIALS: "materials", BaseType.EQUIPMENT: "equipment",
+              BaseType.COMMITMENT: "commitment", BaseType.PROFESSIONAL_SERVICES: "professional_services", BaseType.OTHER: "other"}
+STEPS = ("project", "cost types", "cost codes", "cost type assignments", "job costs")
+
+
+class PublishItemErrors(ApplicationError):
+    """Procore accepted the call but refused some items; each is named."""
+
+
+def job_origin_id(job: StagedJob) -> str:
+    return f"{job.connection.kind}:{job.erp_company_code}:{job.job_code}"
+
+
+def procore_publish_enqueue(*, job: StagedJob) -> None:
+    """Mark the job as publishing and queue the publish once the import has committed."""
+    from erpsync.erp.tasks import procore_publish_task
+
+    StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHING, publish_error="", publish_step="")
+    transaction.on_commit(lambda: procore_publish_task.enqueue(job.pk))
+
+
+def procore_publish(*, job: StagedJob, client=None) -> None:
+    connection = ProcoreConnection.objects.filter(company=job.company).first()
+    if connection is None:
+        return
+    project = job.project
+    if project is None:
+        raise ApplicationError(f"Job {job.job_code} has not been added as a project yet.")
+    client = client or connection.client()
+    StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHING, publish_error="")
+    try:
+        with sync_run_recording(company=job.company, kind=SyncRunKind.PUBLISH, connection=job.connection, project=project) as (run, report):
+            counts = {}
+            for number, (step, work) in enumerate(zip(STEPS, (_project, _cost_types, _cost_codes, _assignments, _job_costs))):
+                StagedJob.objects.filter(pk=job.pk).update(publish_step=step)
+                report(number, len(STEPS), f"Publishing {step}")
+                counts[step.replace(" ", "_")] = work(client, job, project)
+            run.counts = counts | {"requests": client.requests_made}
+    except ApplicationError as exc:
+        StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.FAILED, publish_error=exc.message)
+        raise
+    StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHED, publish_step="", published_at=timezone.now())
+
+
+def _project(client, job, project) -> int:
+    if project.procore_id:
+        return 0
+    origin = job_origin_id(job)
+    found = client.project_by_origin(origin)
+    if found is None:
+        payload = {
+            "name": project.name, "project_number": project.project_number, "origin_id": origin,
+            "origin_code": job.job_code, "active": True,
+            **{k: v for k, v in {"address": project.address, "city": project.city, "state_code": project.state,
+                                 "zip": project.zip, "country_code": project.country,
+                                 "start_date": project.start_date.isoformat() if project.start_date else "",
+                                 "completion_date": project.completion_date.isoformat() if project.completion_date else ""}.items() if v},
+        }
+        found = client.project_create(payload)
+    project.procore_id = found["id"]
+    project.save(update_fields=["procore_id"])
+    return 1
+
+
+def _raise_item_errors(errors: list, describe) -> None:
+    if errors:
+        lines = [f"{describe(item)}: {item_errors_text(item)}" for item in errors[:20]]
+        more = f" (and {len(errors) - 20} more)" if len(errors) > 20 else ""
+        raise PublishItemErrors("Procore refused some items: " + "; ".join(lines) + more + ".")
+
+
+def _cost_types(client, job, project) -> int:
+    types = CostType.objects.filter(budget_lines__project=project).distinct()
+    pending = [t for t in types if not t.procore_id]
+    if not pending:
+        return 0
+    prefix = f"{job.connection.kind}:{job.erp_company_code}:type:"
+    entities, errors = client.sync("/rest/v1.0/line_item_types/sync", [
+        {"origin_id": prefix + t.code, "name": t.name, "csv_import_code": t.code, "base_type": BASE_TYPES.get(t.base_type, "other")}
+        for t in pending
+    ], body={"company_id": client.company_id})
+    by_origin = {e.get("origin_id"): e["id"] for e in entities}
+    for t in pending:
+        if prefix + t.code in by_origin:
+            t.procore_id = by_origin[prefix + t.code]
+    CostType.objects.bulk_update(pending, ["procore_id"])
+    _raise_item_errors(errors, lambda item: f"cost type {item.get('csv_import_code', item.get('origin_id'))}")
+    return len(pending)
+
+
+def _cost_codes(client, job, project) -> int:
+    """Divisions first: each level is sent once its parents have Procore ids."""
+    codes = list(CostCode.objects.filter(project=project, sub_job=None).select_related("parent"))
+    by_id = {c.pk: c for c in codes}
+    sent = 0
+    while True:
+        level = [c for c in codes if not c.procore_id and (c.parent_id is None or by_id[c.parent_id].procore_id)]
+        if not level:
+            break
+        origin = {f"{job_origin_id(job)}:code:{c.code}": c for c in level}
+        entities, errors = client.sync("/rest/v1.0/cost_codes/sync", [
+            {"origin_id": key, "code": c.code.removeprefix(f"{by_id[c.parent_id].code}-") if c.parent_id else c.code,
+             "name": c.description or c.code, **({"parent_id": by_id[c.parent_id].procore_id} if c.parent_id else {})}
+            for key, c in origin.items()
+        ], params={"project_id": project.procore_id})
+        for e in entities:
+            if e.get("origin_id") in origin:
+                origin[e["origin_id"]].procore_id = e["id"]
+        CostCode.objects.bulk_update(level, ["procore_id"], batch_size=1000)
+        sent += len(entities)
+        _raise_item_errors(errors, lambda item: f"cost code {origin.get(item.get('origin_id')).code if item.get('origin_id') in origin else item.get('code')}")
+    return sent
+
+
+def _assignments(client, job, project) -> int:
+    lines = list(BudgetLine.objects.filter(project=project, procore_id__isnull=True, cost_code__sub_job=None)
+                 .select_related("cost_code", "cost_type"))
+    if not lines:
+        return 0
+    entities, errors = client.sync("/rest/v1.0/cost_code_line_item_types/sync", [
+        {"cost_code_id": l.cost_code.procore_id, "line_item_type_id": l.cost_type.procore_id, "synced": True} for l in lines
+    ], params={"project_id": project.procore_id})
+    by_pair = {(e["cost_code_id"], e["line_item_type_id"]): e["id"] for e in entities}
+    for l in lines:
+        l.procore_id = by_pair.get((l.cost_code.procore_id, l.cost_type.procore_id))
+    BudgetLine.objects.bulk_update(lines, ["procore_id"], batch_size=1000)
+    _raise_item_errors(errors, lambda item: f"cost code id {item.get('cost_code_id')} × cost type id {item.get('line_item_type_id')}")
+    return len(entities)
+
+
+def _job_costs(client, job, project, *, changed_only: bool = False) -> int:
+    costs = JobCost.objects.filter(budget_line__project=project, budget_line__procore_id__isnull=False).select_related(
+        "budget_line__cost_code", "budget_line__cost_type")
+    if changed_only:
+        costs = costs.filter(Q(pushed_at__isnull=True) | Q(pushed_at__lt=F("as_of")))
+    costs = list(costs)
+    if not costs:
+        return 0
+    started = timezone.now()
+    entities, errors = client.sync("/rest/v1.0/erp_job_costs/sync", [
+        {"cost_code_id": c.budget_line.cost_code.procore_id, "line_item_type_id": c.budget_line.cost_type.procore_id,
+         "original_estimate": str(c.original_budget), "approved_estimate_changes": str(c.approved_changes),
+         "estimate": str(c.revised_budget), "committed_costs": str(c.committed_cost), "job_to_date_cost": str(c.job_to_date_cost),
+         "job_to_date_units": str(c.job_to_date_units), "month_to_date_cost": str(c.month_to_date_cost),
+         "percentage_complete": str(c.percent_complete)}
+        for c in costs
+    ], body={"company_id": client.company_id, "job_origin_id": job_origin_id(job)})
+    _raise_item_errors(errors, lambda item: f"job cost of cost code id {item.get('cost_code_id')}")
+    JobCost.objects.filter(pk__in=[c.pk for c in costs]).update(pushed_at=started)
+    return len(entities)
+
+
+def procore_push_job_costs(*, job: StagedJob) -> int:
+    """After a job-cost sync: push the job costs that changed since they last reached Procore."""
+    connection = ProcoreConnection.objects.filter(company=job.company).first()
+    if connection is None or job.publish_status != PublishStatus.PUBLISHED or not job.project or not job.project.procore_id:
+        return 0
+    try:
+        return _job_costs(connection.client(), job, job.project, changed_only=True)
+    except ConnectorError as exc:
+        raise ApplicationError(exc.message) from exc
