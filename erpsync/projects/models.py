@@ -65,6 +65,7 @@ class Project(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     procore_id = models.BigIntegerField(null=True, blank=True)
+    procore_template_id = models.BigIntegerField(null=True, blank=True)  # the Procore template picked at import
 
     class Meta:
         constraints = [

@@ -56,7 +56,8 @@ def project_limit_reached(company: Company) -> bool:
     return company.project_limit is not None and Project.objects.filter(company=company).count() >= company.project_limit
 
 
-def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, progress=None) -> Project:
+def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, progress=None,
+                   procore_template_id: int | None = None) -> Project:
     """Create the project for `job`, or return the one an earlier import made."""
     company = job.company
     membership = Membership.objects.filter(user=user, company=company).first()
@@ -86,7 +87,7 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
         report(1, 3, "Creating project")
         try:
             with transaction.atomic():
-                project, created = _create(job, template, user, transactions, sub_job_codes)
+                project, created = _create(job, template, user, transactions, sub_job_codes, procore_template_id)
         except IntegrityError:
             # A concurrent import of the same job won the race; ours changed nothing.
             job.refresh_from_db()
@@ -103,7 +104,7 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
     return project
 
 
-def _create(job: StagedJob, template, user, transactions, sub_job_codes):
+def _create(job: StagedJob, template, user, transactions, sub_job_codes, procore_template_id=None):
     Company.objects.select_for_update().get(pk=job.company_id)  # serialises imports per company
     job = StagedJob.objects.select_for_update(of=("self",)).select_related("connection", "company").get(pk=job.pk)
     if job.status == StagedJobStatus.SYNCED and job.project_id:
@@ -138,6 +139,7 @@ def _create(job: StagedJob, template, user, transactions, sub_job_codes):
         erp_company_code=job.erp_company_code,
         erp_job_code=job.job_code,
         created_by=user,
+        procore_template_id=procore_template_id,
     )
     if template is not None:
         project.stage = template.stage

@@ -74,7 +74,8 @@ def _project(client, job, project) -> int:
             **{k: v for k, v in {"address": project.address, "city": project.city, "state_code": project.state,
                                  "zip": project.zip, "country_code": project.country,
                                  "start_date": project.start_date.isoformat() if project.start_date else "",
-                                 "completion_date": project.completion_date.isoformat() if project.completion_date else ""}.items() if v},
+                                 "completion_date": project.completion_date.isoformat() if project.completion_date else "",
+                                 "project_template_id": project.procore_template_id}.items() if v},
         }
         found = client.project_create(payload)
     project.procore_id = found["id"]

@@ -6,7 +6,7 @@ from django.utils import timezone
 from erpsync.companies.models import Membership
 from erpsync.companies.permissions import ADMIN_REQUIREMENT, can_administer_erp
 from erpsync.connectors.base import ConnectorError
-from erpsync.erp.models import ErpConnection, ErpSettings
+from erpsync.erp.models import ErpConnection, ErpSettings, ProcoreConnection
 from erpsync.erp.services.audit import audit_event_record
 from erpsync.errors import PermissionRefused
 from erpsync.projects.models import BaseType, CostType, ProjectTemplate
@@ -76,4 +76,44 @@ def erp_connection_save(*, company, user, kind: str, name: str, settings: dict, 
         after = {"name": name, "settings": settings, "secrets_changed": sorted(k for k in secrets if secrets[k] != stored.get(k))}
         audit_event_record(company=company, actor=user, action="erp_connection.created" if before is None else "erp_connection.changed",
                            obj=connection, before=before, after=after)
+    return connection
+
+
+def procore_connection_save(*, company, user, environment: str, base_url: str, login_url: str, procore_company_id: int,
+                            client_id: str, client_secret: str = "") -> ProcoreConnection:
+    """Create or change the company's Procore connection; an empty secret keeps the stored one."""
+    _check(company, user)
+    with transaction.atomic():
+        connection = ProcoreConnection.objects.select_for_update().filter(company=company).first()
+        before = None if connection is None else {"environment": connection.environment, "procore_company_id": connection.procore_company_id,
+                                                  "client_id": connection.client_id, "base_url": connection.base_url}
+        connection = connection or ProcoreConnection(company=company)
+        connection.environment, connection.base_url, connection.login_url = environment, base_url, login_url
+        connection.procore_company_id, connection.client_id = procore_company_id, client_id
+        if client_secret:
+            connection.set_secrets({"client_secret": client_secret})
+        connection.full_clean(exclude=["secrets_encrypted"])
+        connection.save()
+        audit_event_record(company=company, actor=user, action="procore_connection.saved", obj=connection, before=before,
+                           after={"environment": environment, "procore_company_id": procore_company_id, "client_id": client_id,
+                                  "base_url": base_url, "secret_changed": bool(client_secret)})
+    return connection
+
+
+def procore_connection_test(*, connection: ProcoreConnection, user) -> ProcoreConnection:
+    """Read the company's project templates: proves the credentials and fills the template picker."""
+    _check(connection.company, user)
+    try:
+        client = connection.client()
+        templates = [{"id": t["id"], "name": t["name"]} for t in client.project_templates()]
+    except ConnectorError as exc:
+        connection.last_test_ok, connection.last_test_message = False, exc.message
+    else:
+        connection.templates, connection.templates_fetched_at = templates, timezone.now()
+        connection.last_test_ok = True
+        connection.last_test_message = f"Connected; {len(templates)} project template{'s' if len(templates) != 1 else ''} read."
+    connection.last_test_at = timezone.now()
+    connection.save()
+    audit_event_record(company=connection.company, actor=user, action="procore_connection.tested", obj=connection,
+                       after={"ok": connection.last_test_ok})
     return connection

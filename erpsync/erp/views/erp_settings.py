@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from erpsync.companies import permissions
-from erpsync.erp.models import ErpConnection, ErpSettings, StagedCostType
+from erpsync.erp.models import ErpConnection, ErpSettings, ProcoreConnection, ProcoreEnvironment, StagedCostType
 from erpsync.erp.services import erp_connection_test, erp_settings_update
 from erpsync.erp.views.common import erp_page, require
 from erpsync.errors import ApplicationError
@@ -59,6 +59,7 @@ def settings_page(request):
                             initial={"default_template": settings.default_template if settings else None})
     return erp_page(request, "erp/settings.html", "settings", {
         "form": form, "connections": company.erp_connections.order_by("name"), "company": company,
+        "procore": ProcoreConnection.objects.filter(company=company).first(),
     })
 
 
@@ -106,3 +107,57 @@ def connection_edit(request, pk=None):
     return erp_page(request, "erp/connection_form.html", "settings", {
         "form": form, "connection": connection, "kind_label": registry.LABELS[kind], "kind": kind,
     })
+
+
+class ProcoreForm(forms.Form):
+    environment = forms.ChoiceField(choices=ProcoreEnvironment.choices)
+    procore_company_id = forms.IntegerField(label="Procore company id", min_value=1)
+    client_id = forms.CharField(label="Client id", max_length=200)
+    client_secret = forms.CharField(label="Client secret", widget=forms.PasswordInput(render_value=False), required=False)
+    base_url = forms.URLField(label="API URL (custom only)", required=False, assume_scheme="https")
+    login_url = forms.URLField(label="Login URL (custom only)", required=False, assume_scheme="https")
+
+    def __init__(self, *args, has_secret: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_secret = has_secret
+        if has_secret:
+            self.fields["client_secret"].help_text = "Stored; leave empty to keep it."
+
+    def clean(self):
+        data = super().clean()
+        if data.get("environment") == ProcoreEnvironment.CUSTOM:
+            for name in ("base_url", "login_url"):
+                if not data.get(name):
+                    self.add_error(name, "Required for custom URLs.")
+        if not self.has_secret and not data.get("client_secret"):
+            self.add_error("client_secret", "Required.")
+        return data
+
+
+@admin_only
+def procore_edit(request):
+    from erpsync.erp.services.settings import procore_connection_save
+
+    company = request.membership.company
+    connection = ProcoreConnection.objects.filter(company=company).first()
+    if request.method == "POST":
+        form = ProcoreForm(request.POST, has_secret=bool(connection and connection.secrets_encrypted))
+        if form.is_valid():
+            procore_connection_save(company=company, user=request.user, **form.cleaned_data)
+            messages.success(request, "The Procore connection was saved. Test it to read your project templates.")
+            return redirect("erp:settings")
+    else:
+        initial = {f: getattr(connection, f) for f in ("environment", "procore_company_id", "client_id", "base_url", "login_url")} if connection else {}
+        form = ProcoreForm(initial=initial, has_secret=bool(connection and connection.secrets_encrypted))
+    return erp_page(request, "erp/procore_form.html", "settings", {"form": form, "procore": connection})
+
+
+@require_POST
+@admin_only
+def procore_test(request):
+    from erpsync.erp.services.settings import procore_connection_test
+
+    connection = get_object_or_404(ProcoreConnection, company=request.membership.company)
+    connection = procore_connection_test(connection=connection, user=request.user)
+    (messages.success if connection.last_test_ok else messages.error)(request, f"Procore: {connection.last_test_message}")
+    return redirect("erp:settings")

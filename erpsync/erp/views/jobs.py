@@ -8,9 +8,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from erpsync.companies import permissions
 from erpsync.erp.forms import ImportForm
-from erpsync.erp.models import ErpSettings, StagedJob, StagedJobStatus
+from erpsync.erp.models import ErpSettings, ProcoreConnection, StagedJob, StagedJobStatus
 from erpsync.erp.selectors import JOB_SORTS, refresh_run_latest, refresh_runs_active, staged_job_counts, staged_job_list
 from erpsync.erp.services import erp_job_archive, erp_job_import, erp_job_unarchive
+from erpsync.erp.services.publish import procore_publish_enqueue
 from erpsync.erp.views.common import can_view, erp_page, require
 from erpsync.errors import ApplicationError
 from erpsync.projects.models import ProjectTemplate
@@ -23,10 +24,20 @@ def _job(request, pk) -> StagedJob:
     return get_object_or_404(StagedJob.objects.select_related("connection", "company", "project"), pk=pk, company=request.membership.company)
 
 
-def _templates(company):
-    templates = list(ProjectTemplate.objects.filter(company=company).order_by("name"))
-    settings = ErpSettings.objects.filter(company=company).only("default_template_id").first()
-    return templates, settings.default_template_id if settings else None
+def _procore(company):
+    return ProcoreConnection.objects.filter(company=company).only("templates").first()
+
+
+def _templates(company, procore):
+    """The picker's choices as (value, name) and the default value; Procore's templates when connected."""
+    settings = ErpSettings.objects.filter(company=company).select_related("default_template").first()
+    default = settings.default_template if settings else None
+    if procore is not None:
+        choices = [(f"procore:{t['id']}", t["name"]) for t in procore.templates]
+        chosen = next((value for value, name in choices if default and name == default.name), None)
+        return choices, chosen
+    choices = [(str(t.pk), t.name) for t in ProjectTemplate.objects.filter(company=company).order_by("name")]
+    return choices, str(default.pk) if default else None
 
 
 @can_view
@@ -39,7 +50,8 @@ def job_list(request):
     sort = sort if sort.lstrip("-") in JOB_SORTS else "id"
     jobs = staged_job_list(company, status=status, query=query, sort=sort.lstrip("-"), descending=sort.startswith("-"))
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
-    templates, default_template = _templates(company) if status == StagedJobStatus.READY else ([], None)
+    procore = _procore(company)
+    templates, default_template = _templates(company, procore) if status == StagedJobStatus.READY else ([], None)
     connection = company.erp_connections.only("kind").first()
     context = {
         "status": status,
@@ -54,6 +66,7 @@ def job_list(request):
         "has_connection": connection is not None,
         "active": list(refresh_runs_active(company)),
         "latest": refresh_run_latest(company),
+        "procore": procore is not None,
         "columns": [("id", f"{connection.erp_name if connection else 'ERP'} ID"), ("name", "Name"), ("start", "Start"), ("end", "End"), ("codes", "Cost codes")],
     }
     return erp_page(request, "erp/jobs.html", "jobs", context)
@@ -61,9 +74,10 @@ def job_list(request):
 
 def _row_response(request, job, *, error: str = "", status: int = 200):
     company = request.membership.company
-    templates, default_template = _templates(company)
+    procore = _procore(company)
+    templates, default_template = _templates(company, procore)
     context = {"job": job, "row_error": error, "templates": templates, "default_template": default_template,
-               "erp_name": job.connection.erp_name, "limit_reached": _limit(company)}
+               "erp_name": job.connection.erp_name, "limit_reached": _limit(company), "procore": procore is not None}
     return render(request, "erp/jobs.html#job-row", context, status=status)
 
 
@@ -87,12 +101,14 @@ def _back(request):
 @require(permissions.can_import_erp_job, permissions.IMPORT_REQUIREMENT)
 def job_add(request, pk):
     job = _job(request, pk)
-    form = ImportForm(request.POST, company=job.company)
+    procore = _procore(job.company)
+    form = ImportForm(request.POST, company=job.company, procore_templates=procore.templates if procore else ())
     if not form.is_valid():
         error = "Pick a project template, or “Do not apply a template”."
     else:
         try:
-            project = erp_job_import(job=job, template=form.cleaned_data["template"], user=request.user)
+            project = erp_job_import(job=job, template=form.cleaned_data["template"], user=request.user,
+                                     procore_template_id=form.procore_template_id)
         except ApplicationError as exc:
             error = exc.message
         else:
@@ -118,6 +134,19 @@ def _change_status(request, job, service, done: str):
     if request.htmx:
         return _removed_row(request, done)
     messages.success(request, done)
+    return _back(request)
+
+
+@require_POST
+@require(permissions.can_import_erp_job, permissions.IMPORT_REQUIREMENT)
+def job_publish(request, pk):
+    """Retry a publish to Procore that failed."""
+    job = _job(request, pk)
+    if job.status != StagedJobStatus.SYNCED:
+        messages.error(request, f"Job {job.job_code} is not a project yet; add it first.")
+    else:
+        procore_publish_enqueue(job=job)
+        messages.info(request, f"Job {job.job_code} is being published to Procore again.")
     return _back(request)
 
 
