@@ -74,6 +74,10 @@ class HttpClient:
     def close(self) -> None:
         self.client.close()
 
+    def wait(self, seconds: float) -> None:
+        """Wait as the retry policy waits (tests record the wait instead)."""
+        (self.retry.sleep or wait_for_real)(seconds)
+
     def _wait(self, state) -> float:
         exc = state.outcome.exception()
         if isinstance(exc, TransientHttpError) and exc.retry_after is not None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 
 from erpsync.connectors.base import ConnectorError
-from erpsync.connectors.http import HttpClient, RetryPolicy, wait_for_real
+from erpsync.connectors.http import HttpClient, RetryPolicy
 
 ENVIRONMENTS = {
     "production": ("https://api.procore.com", "https://login.procore.com"),
@@ -90,7 +90,7 @@ class ProcoreClient:
         except ValueError:
             return
         if remaining <= LOW_WATER:
-            (self.retry.sleep or wait_for_real)(max(0.0, min(reset - time.time(), 3600.0)))
+            self.http.wait(max(0.0, min(reset - time.time(), 3600.0)))
 
     def refusal(self, response: httpx.Response, what: str) -> ProcoreError:
         status = response.status_code

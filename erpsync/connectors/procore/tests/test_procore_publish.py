@@ -139,3 +139,73 @@ def test_the_template_list_follows_procores_pages(procore_connection, procore):
     procore.templates = [{"id": 900 + n, "name": f"Template {n}"} for n in range(230)]
     templates = procore_connection.client().project_templates()
     assert len(templates) == 230 and procore.requests["RestV10ProjectTemplatesGet"] == 3
+
+
+def test_the_demo_large_job_is_published_end_to_end_in_the_fewest_requests(db, procore, waits, django_user_model):
+    import math
+
+    from erpsync.demo import generator
+    from erpsync.demo.services import demo_load
+
+    company = demo_load()
+    settings = procore.connection_settings()
+    from erpsync.erp.models import ProcoreConnection
+
+    connection = ProcoreConnection(company=company, environment="custom", base_url=settings["base_url"], login_url=settings["login_url"],
+                                   procore_company_id=settings["company_id"], client_id=settings["client_id"])
+    connection.set_secrets({"client_secret": settings["client_secret"]})
+    connection.save()
+    pm = django_user_model.objects.get(username="pm")
+    project = erp_job_import(job=StagedJob.objects.get(job_code=generator.LARGE_JOB), template=None, user=pm)
+    job = publish(StagedJob.objects.get(job_code=generator.LARGE_JOB))
+    assert job.publish_status == PublishStatus.PUBLISHED and job.project == project
+    assert in_procore(procore, job.project) == expected(job.project)
+    lines = expected(job.project)["assignments"]
+    assert procore.requests["RestV10CostCodesSyncPatch"] == 4  # 16 divisions, 1 call; sections, 1; 2,000 items, 2
+    assert procore.requests["cost_code_line_item_types"] == procore.requests["erp_job_costs"] == math.ceil(lines / 1000)
+    assert procore.violations == []
+
+
+def test_a_job_cost_sync_pushes_only_the_job_costs_that_changed(imported, procore, export, connection):
+    from erpsync.erp.services import job_costs_sync
+
+    job, project = imported
+    publish(job)
+    before = dict(procore.job_costs["cmic_files:AC01:24001"])
+    export.rows["budget_lines"][0]["committed_cost"] = "8500.00"
+    export.write()
+    procore.requests.clear()
+    run = job_costs_sync(project=project)
+    assert run.counts["pushed_to_procore"] == 1 and procore.requests["erp_job_costs"] == 1
+    after = procore.job_costs["cmic_files:AC01:24001"]
+    changed = [key for key in after if after[key] != before[key]]
+    assert len(changed) == 1 and after[changed[0]]["committed_costs"] == "8500.00"
+    assert job_costs_sync(project=project).counts["pushed_to_procore"] == 0
+
+
+def test_it_slows_down_before_the_rate_limit_runs_out(imported, waits, monkeypatch):
+    from erpsync.connectors.procore.fake_server import FakeProcore
+    from erpsync.erp.models import ProcoreConnection
+
+    with FakeProcore(rate_limit=12) as fake:
+        def wait_for_the_window(seconds):
+            waits.append(seconds)
+            fake.used = 0  # the hourly window has passed
+
+        monkeypatch.setattr("erpsync.connectors.http.wait_for_real", wait_for_the_window)
+        settings = fake.connection_settings()
+        ProcoreConnection.objects.update(base_url=settings["base_url"], login_url=settings["login_url"])
+        job, project = imported
+        assert publish(job).publish_status == PublishStatus.PUBLISHED
+        assert waits and all(w > 3000 for w in waits)  # it waited for the reset instead of spending the last requests
+        assert fake.requests.get("RestV11ProjectsGet") == 1
+
+
+def test_a_refusal_is_not_retried(procore_connection, procore):
+    from erpsync.connectors.procore.client import ProcoreError
+
+    client = procore_connection.client()
+    client.project_create({"name": "One", "origin_id": "x:1"})
+    with pytest.raises(ProcoreError, match=r"HTTP 422\): origin_id has already been taken"):
+        client.project_create({"name": "Two", "origin_id": "x:1"})
+    assert procore.requests["RestV10ProjectsPost"] == 2
