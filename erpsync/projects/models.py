@@ -100,6 +100,7 @@ class SubJob(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sub_jobs")
     code = models.CharField(max_length=30)
     name = models.CharField(max_length=120)
+    procore_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "code"], name="sub_job_unique")]

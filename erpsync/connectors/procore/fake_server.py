@@ -53,6 +53,7 @@ OPERATIONS = {
     ("POST", "/rest/v1.0/projects"): "RestV10ProjectsPost",
     ("PATCH", "/rest/v1.0/line_item_types/sync"): "RestV10LineItemTypesSyncPatch",
     ("PATCH", "/rest/v1.0/cost_codes/sync"): "RestV10CostCodesSyncPatch",
+    ("PATCH", "/rest/v1.0/sub_jobs/sync"): "RestV10SubJobsSyncPatch",
     ("PATCH", "/rest/v1.0/cost_code_line_item_types/sync"): "cost_code_line_item_types",
     ("PATCH", "/rest/v1.0/erp_job_costs/sync"): "erp_job_costs",
 }
@@ -88,6 +89,7 @@ class FakeProcore:
         self.projects: dict[int, dict] = {}
         self.line_item_types: dict[str, dict] = {}  # origin_id → entity
         self.cost_codes: dict[int, dict[str, dict]] = {}  # project id → origin_id → entity
+        self.sub_jobs: dict[int, dict[str, dict]] = {}  # project id → origin_id → entity
         self.assignments: dict[int, dict[tuple, dict]] = {}  # project id → (cost code, type) → entity
         self.job_costs: dict[str, dict[tuple, dict]] = {}  # job origin id → (cost code, type) → figures
         self.lock = threading.Lock()
@@ -265,6 +267,20 @@ class FakeProcore:
             entities.append(dict(entity))
         return 200, {"entities": entities, "errors": errors}, {}
 
+    def op_RestV10SubJobsSyncPatch(self, params, body):
+        if (refused := self._too_many(body)):
+            return refused
+        pid = int(params["project_id"])
+        if pid not in self.projects or body.get("project_id") != pid:
+            return 404, {"errors": "Project not found"}, {}
+        sub_jobs = self.sub_jobs.setdefault(pid, {})
+        entities = []
+        for item in body["updates"]:
+            entity = sub_jobs.setdefault(item["origin_id"], {"id": next(self.ids)})
+            entity.update({"code": item.get("code"), "name": item.get("name"), "origin_id": item["origin_id"]})
+            entities.append(dict(entity))
+        return 200, {"entities": entities, "errors": []}, {}
+
     def op_RestV10CostCodesSyncPatch(self, params, body):
         if (refused := self._too_many(body)):
             return refused
@@ -281,8 +297,13 @@ class FakeProcore:
             if item.get("parent_id") is not None and item["parent_id"] not in known_ids:
                 errors.append({**item, "errors": {"parent_id": ["does not exist"]}})
                 continue
+            sub_job = params.get("sub_job_id")
+            if sub_job is not None and int(sub_job) not in {s["id"] for s in self.sub_jobs.get(pid, {}).values()}:
+                errors.append({**item, "errors": {"sub_job_id": ["does not exist"]}})
+                continue
             entity = codes.setdefault(item["origin_id"], {"id": next(self.ids)})
             entity.update({k: item.get(k) for k in ("code", "name", "parent_id", "origin_id", "position")})
+            entity["sub_job_id"] = int(sub_job) if sub_job is not None else None
             known_ids.add(entity["id"])
             entities.append(dict(entity))
         return 200, {"entities": entities, "errors": errors}, {}

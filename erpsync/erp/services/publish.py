@@ -15,12 +15,12 @@ from erpsync.connectors.procore.client import item_errors_text
 from erpsync.erp.models import ProcoreConnection, PublishStatus, StagedJob, SyncRunKind
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.errors import ApplicationError
-from erpsync.projects.models import BaseType, BudgetLine, CostCode, CostType, JobCost
+from erpsync.projects.models import BaseType, BudgetLine, CostCode, CostType, JobCost, SubJob
 
 # Procore's published request schema has no "labor" base type; labor cost types go as "other".
 BASE_TYPES = {BaseType.LABOR: "other", BaseType.MATERIALS: "materials", BaseType.EQUIPMENT: "equipment",
               BaseType.COMMITMENT: "commitment", BaseType.PROFESSIONAL_SERVICES: "professional_services", BaseType.OTHER: "other"}
-STEPS = ("project", "cost types", "cost codes", "cost type assignments", "job costs")
+STEPS = ("project", "sub jobs", "cost types", "cost codes", "cost type assignments", "job costs")
 
 
 class PublishItemErrors(ApplicationError):
@@ -51,7 +51,7 @@ def procore_publish(*, job: StagedJob, client=None) -> None:
     try:
         with sync_run_recording(company=job.company, kind=SyncRunKind.PUBLISH, connection=job.connection, project=project) as (run, report):
             counts = {}
-            for number, (step, work) in enumerate(zip(STEPS, (_project, _cost_types, _cost_codes, _assignments, _job_costs))):
+            for number, (step, work) in enumerate(zip(STEPS, (_project, _sub_jobs, _cost_types, _cost_codes, _assignments, _job_costs))):
                 StagedJob.objects.filter(pk=job.pk).update(publish_step=step)
                 report(number, len(STEPS), f"Publishing {step}")
                 counts[step.replace(" ", "_")] = work(client, job, project)
@@ -83,6 +83,22 @@ def _project(client, job, project) -> int:
     return 1
 
 
+def _sub_jobs(client, job, project) -> int:
+    pending = list(SubJob.objects.filter(project=project, procore_id__isnull=True))
+    if not pending:
+        return 0
+    origin = {f"{job.connection.kind}:{job.erp_company_code}:{s.code}": s for s in pending}
+    entities, errors = client.sync("/rest/v1.0/sub_jobs/sync", [
+        {"origin_id": key, "code": s.code, "name": s.name} for key, s in origin.items()
+    ], params={"project_id": project.procore_id}, body={"project_id": project.procore_id})
+    for e in entities:
+        if e.get("origin_id") in origin:
+            origin[e["origin_id"]].procore_id = e["id"]
+    SubJob.objects.bulk_update(pending, ["procore_id"])
+    _raise_item_errors(errors, lambda item: f"sub job {item.get('code')}")
+    return len(entities)
+
+
 def _raise_item_errors(errors: list, describe) -> None:
     if errors:
         lines = [f"{describe(item)}: {item_errors_text(item)}" for item in errors[:20]]
@@ -110,32 +126,35 @@ def _cost_types(client, job, project) -> int:
 
 
 def _cost_codes(client, job, project) -> int:
-    """Divisions first: each level is sent once its parents have Procore ids."""
-    codes = list(CostCode.objects.filter(project=project, sub_job=None).select_related("parent"))
-    by_id = {c.pk: c for c in codes}
+    """Divisions first: each level is sent once its parents have Procore ids; sub jobs' codes apart."""
     sent = 0
-    while True:
-        level = [c for c in codes if not c.procore_id and (c.parent_id is None or by_id[c.parent_id].procore_id)]
-        if not level:
-            break
-        origin = {f"{job_origin_id(job)}:code:{c.code}": c for c in level}
-        entities, errors = client.sync("/rest/v1.0/cost_codes/sync", [
-            {"origin_id": key, "code": c.code.removeprefix(f"{by_id[c.parent_id].code}-") if c.parent_id else c.code,
-             "name": c.description or c.code, **({"parent_id": by_id[c.parent_id].procore_id} if c.parent_id else {})}
-            for key, c in origin.items()
-        ], params={"project_id": project.procore_id})
-        for e in entities:
-            if e.get("origin_id") in origin:
-                origin[e["origin_id"]].procore_id = e["id"]
-        CostCode.objects.bulk_update(level, ["procore_id"], batch_size=1000)
-        sent += len(entities)
-        _raise_item_errors(errors, lambda item: f"cost code {origin.get(item.get('origin_id')).code if item.get('origin_id') in origin else item.get('code')}")
+    for sub_job in [None, *SubJob.objects.filter(project=project).order_by("code")]:
+        codes = list(CostCode.objects.filter(project=project, sub_job=sub_job))
+        by_id = {c.pk: c for c in codes}
+        scope = f"{job_origin_id(job)}:{sub_job.code + ':' if sub_job else ''}code:"
+        params = {"project_id": project.procore_id, **({"sub_job_id": sub_job.procore_id} if sub_job else {})}
+        while True:
+            level = [c for c in codes if not c.procore_id and (c.parent_id is None or by_id[c.parent_id].procore_id)]
+            if not level:
+                break
+            origin = {scope + c.code: c for c in level}
+            entities, errors = client.sync("/rest/v1.0/cost_codes/sync", [
+                {"origin_id": key, "code": c.code.removeprefix(f"{by_id[c.parent_id].code}-") if c.parent_id else c.code,
+                 "name": c.description or c.code, **({"parent_id": by_id[c.parent_id].procore_id} if c.parent_id else {})}
+                for key, c in origin.items()
+            ], params=params)
+            for e in entities:
+                if e.get("origin_id") in origin:
+                    origin[e["origin_id"]].procore_id = e["id"]
+            CostCode.objects.bulk_update(level, ["procore_id"], batch_size=1000)
+            sent += len(entities)
+            _raise_item_errors(errors, lambda item: f"cost code {origin[item['origin_id']].code if item.get('origin_id') in origin else item.get('code')}"
+                               + (f" of sub job {sub_job.code}" if sub_job else ""))
     return sent
 
 
 def _assignments(client, job, project) -> int:
-    lines = list(BudgetLine.objects.filter(project=project, procore_id__isnull=True, cost_code__sub_job=None)
-                 .select_related("cost_code", "cost_type"))
+    lines = list(BudgetLine.objects.filter(project=project, procore_id__isnull=True).select_related("cost_code", "cost_type"))
     if not lines:
         return 0
     entities, errors = client.sync("/rest/v1.0/cost_code_line_item_types/sync", [

@@ -10,7 +10,7 @@ from erpsync.erp.services.publish import procore_publish
 from erpsync.errors import ApplicationError
 from erpsync.projects.models import BudgetLine, CostCode
 
-STEP_OPERATIONS = ["RestV10ProjectsPost", "RestV10LineItemTypesSyncPatch", "RestV10CostCodesSyncPatch",
+STEP_OPERATIONS = ["RestV10ProjectsPost", "RestV10SubJobsSyncPatch", "RestV10LineItemTypesSyncPatch", "RestV10CostCodesSyncPatch",
                    "cost_code_line_item_types", "erp_job_costs"]
 
 
@@ -29,13 +29,18 @@ def in_procore(procore, project):
 
 
 def expected(project):
-    local = CostCode.objects.filter(project=project, sub_job=None).count()
-    lines = BudgetLine.objects.filter(project=project, cost_code__sub_job=None).count()
+    local = CostCode.objects.filter(project=project).count()
+    lines = BudgetLine.objects.filter(project=project).count()
     return {"projects": 1, "cost_codes": local, "assignments": lines, "job_costs": lines}
 
 
 @pytest.fixture
-def imported(refreshed, pm, procore_connection):
+def imported(connection, export, pm, procore_connection):
+    """Job 24001 with a sub job, added as a project; its publish is queued, not yet run."""
+    export.job("24001-01", "Site work", controlling="24001")
+    export.phase("24001-01", "03", "Concrete").phase("24001-01", "03-300", "Footings", "03").line("24001-01", "03-300", "L", "10.00")
+    export.write()
+    erp_refresh(connection=connection)
     project = erp_job_import(job=StagedJob.objects.get(job_code="24001"), template=None, user=pm)
     return StagedJob.objects.select_related("project", "connection", "company").get(job_code="24001"), project
 
@@ -209,3 +214,12 @@ def test_a_refusal_is_not_retried(procore_connection, procore):
     with pytest.raises(ProcoreError, match=r"HTTP 422\): origin_id has already been taken"):
         client.project_create({"name": "Two", "origin_id": "x:1"})
     assert procore.requests["RestV10ProjectsPost"] == 2
+
+
+def test_sub_jobs_are_published_with_their_own_cost_codes(imported, procore):
+    job = publish(imported[0])
+    project = job.project
+    assert in_procore(procore, project) == expected(project) == {"projects": 1, "cost_codes": 5, "assignments": 4, "job_costs": 4}
+    sub_job = procore.sub_jobs[project.procore_id]["cmic_files:AC01:24001-01"]
+    footings = procore.cost_codes[project.procore_id]["cmic_files:AC01:24001:24001-01:code:03-300"]
+    assert (footings["sub_job_id"], footings["code"]) == (sub_job["id"], "300")
