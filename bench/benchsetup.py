@@ -21,3 +21,21 @@ def django_for_benchmarks(prefix: str) -> Path:
 
     django.setup()
     return work
+
+
+def company_with_export(export: Path):
+    """Migrate, then a company, an admin who may add projects, and the export refreshed as its ERP."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from erpsync.companies.models import AccessLevel, Company, Membership
+    from erpsync.erp.models import ErpConnection
+    from erpsync.erp.services import erp_refresh
+
+    call_command("migrate", verbosity=0)
+    company = Company.objects.create(name="Bench", slug="bench")
+    user = get_user_model().objects.create_user("bench")
+    Membership.objects.create(user=user, company=company, erp_level=AccessLevel.ADMIN, can_create_project=True)
+    connection = ErpConnection.objects.create(company=company, name="bench", kind="cmic_files", settings={"folder": str(export)})
+    erp_refresh(connection=connection)
+    return company, user

@@ -18,17 +18,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from benchsetup import django_for_benchmarks  # noqa: E402
+from benchsetup import company_with_export, django_for_benchmarks  # noqa: E402
 
 WORK = django_for_benchmarks("erpsync-bench-")
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
-from erpsync.companies.models import AccessLevel, Company, Membership  # noqa: E402
 from erpsync.demo import generator  # noqa: E402
-from erpsync.erp.models import ErpConnection, StagedJob  # noqa: E402
-from erpsync.erp.services import erp_job_import, erp_refresh  # noqa: E402
+from erpsync.erp.models import StagedJob  # noqa: E402
+from erpsync.erp.services import erp_job_import  # noqa: E402
 from erpsync.projects.models import BudgetLine, CostCode, CostTransaction, JobCost  # noqa: E402
 
 PLAN = generator.Plan(
@@ -40,12 +37,7 @@ PLAN = generator.Plan(
 def main() -> None:
     export = WORK / "export"
     counts = generator.generate(export, PLAN)
-    call_command("migrate", verbosity=0)
-    company = Company.objects.create(name="Bench", slug="bench")
-    user = get_user_model().objects.create_user("bench")
-    Membership.objects.create(user=user, company=company, erp_level=AccessLevel.ADMIN, can_create_project=True)
-    connection = ErpConnection.objects.create(company=company, name="bench", kind="cmic_files", settings={"folder": str(export)})
-    erp_refresh(connection=connection)
+    company, user = company_with_export(export)
 
     job = StagedJob.objects.get(job_code=generator.LARGE_JOB)
     started = time.perf_counter()

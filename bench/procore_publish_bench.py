@@ -9,19 +9,16 @@ sending one record per request would need, and the wall time.
 import math
 import time
 
-from benchsetup import django_for_benchmarks
+from benchsetup import company_with_export, django_for_benchmarks
 
 WORK = django_for_benchmarks("erpsync-procore-bench-")
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 
-from erpsync.companies.models import AccessLevel, Company, Membership  # noqa: E402
 from erpsync.connectors.procore.client import SYNC_BATCH  # noqa: E402
 from erpsync.connectors.procore.fake_server import FakeProcore  # noqa: E402
 from erpsync.demo import generator  # noqa: E402
-from erpsync.erp.models import ErpConnection, ProcoreConnection, StagedJob  # noqa: E402
-from erpsync.erp.services import erp_job_import, erp_refresh  # noqa: E402
+from erpsync.erp.models import ProcoreConnection, StagedJob  # noqa: E402
+from erpsync.erp.services import erp_job_import  # noqa: E402
 from erpsync.erp.services.publish import procore_publish  # noqa: E402
 from erpsync.projects.models import BudgetLine, CostCode, CostType  # noqa: E402
 
@@ -32,12 +29,7 @@ def main() -> None:
     export = WORK / "export"
     generator.generate(export, generator.Plan(seed=5, large_job_phases=2000, categories_per_phase=(4, 4),
                                               transactions_per_line=(0, 0), problem_jobs=False, large_job_only=True))
-    call_command("migrate", verbosity=0)
-    company = Company.objects.create(name="Bench", slug="bench")
-    user = get_user_model().objects.create_user("bench")
-    Membership.objects.create(user=user, company=company, erp_level=AccessLevel.ADMIN, can_create_project=True)
-    connection = ErpConnection.objects.create(company=company, name="bench", kind="cmic_files", settings={"folder": str(export)})
-    erp_refresh(connection=connection)
+    company, user = company_with_export(export)
     project = erp_job_import(job=StagedJob.objects.get(job_code=generator.LARGE_JOB), template=None, user=user)
 
     with FakeProcore() as fake:

@@ -15,11 +15,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from erpsync.connectors.cmic.mapping import RESOURCES
+from erpsync.connectors.local_server import LocalHttpServer
 from erpsync.connectors.files.source import CmicExportSource
 
 ENVIRONMENT = "cmictest"
@@ -41,7 +42,7 @@ class Faults:
     forbidden: set = field(default_factory=set)  # resources the service user may not read
 
 
-class FakeCmic:
+class FakeCmic(LocalHttpServer):
     def __init__(self, export: Path | None = None, *, user: str = "ACME||APIUSER", password: str = "s3cret",
                  oauth_client: tuple[str, str] = ("erpsync", "client-secret"), data: dict | None = None):
         self.user, self.password, self.oauth_client = user, password, oauth_client
@@ -53,31 +54,13 @@ class FakeCmic:
         self.tokens: dict[str, float] = {}
         self._selections: dict[tuple, list[dict]] = {}  # (resource, q, orderBy) → rows, so paging is cheap
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     # --- life ----------------------------------------------------------------------------
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @property
     def token_url(self) -> str:
         return f"{self.base_url}/oauth2/token"
-
-    def serve_forever(self) -> None:
-        """Serve in this process until it is stopped (benchmarks run the fake in its own process)."""
-        self.server.serve_forever()
 
     def connection_settings(self, **overrides) -> dict:
         """Connection settings (secrets included) that reach this fake with Basic auth."""

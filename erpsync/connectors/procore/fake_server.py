@@ -16,11 +16,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
+
+from erpsync.connectors.local_server import LocalHttpServer
 
 SCHEMA_FILE = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "procore" / "endpoint_schemas.json"
 
@@ -74,7 +76,7 @@ def load_schemas() -> dict | None:
     return json.loads(SCHEMA_FILE.read_text())["operations"]
 
 
-class FakeProcore:
+class FakeProcore(LocalHttpServer):
     def __init__(self, *, company_id: int = 5_550_001, client: tuple[str, str] = ("erpsync", "procore-secret"),
                  rate_limit: int = 3600, templates: int = 3):
         self.company_id, self.client = company_id, client
@@ -93,21 +95,7 @@ class FakeProcore:
         self.assignments: dict[int, dict[tuple, dict]] = {}  # project id → (cost code, type) → entity
         self.job_costs: dict[str, dict[tuple, dict]] = {}  # job origin id → (cost code, type) → figures
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._serve(self._handler())
 
     def connection_settings(self) -> dict:
         return {"environment": "custom", "base_url": self.base_url, "login_url": self.base_url,

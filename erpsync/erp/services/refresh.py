@@ -131,7 +131,6 @@ def _check(connection, spool: Spool, *, incremental: bool) -> None:
 
 
 def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict:
-    company = connection.company
     now = timezone.now()
     StagedCostType.objects.filter(connection=connection).delete()
     StagedCostType.objects.bulk_create(

@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier, BrokenBarrierError
 
 import pytest
-from django.db import connection as db_connection, connections
+from django.db import connections
 
 from erpsync.erp.models import StagedJob
 from erpsync.erp.services import erp_job_import, erp_refresh, importing
