@@ -17,9 +17,10 @@ WORK = django_for_benchmarks("erpsync-procore-bench-")
 from erpsync.connectors.procore.client import SYNC_BATCH  # noqa: E402
 from erpsync.connectors.procore.fake_server import FakeProcore  # noqa: E402
 from erpsync.demo import generator  # noqa: E402
-from erpsync.erp.models import ProcoreConnection, StagedJob  # noqa: E402
+from erpsync.erp.models import StagedJob  # noqa: E402
 from erpsync.erp.services import erp_job_import  # noqa: E402
 from erpsync.erp.services.publish import procore_publish  # noqa: E402
+from erpsync.erp.services.settings import procore_connection_save  # noqa: E402
 from erpsync.projects.models import BudgetLine, CostCode, CostType  # noqa: E402
 
 LATENCY = 0.05
@@ -34,11 +35,9 @@ def main() -> None:
 
     with FakeProcore() as fake:
         settings = fake.connection_settings()
-        procore = ProcoreConnection(company=company, environment="custom", base_url=settings["base_url"],
-                                    login_url=settings["login_url"], procore_company_id=settings["company_id"],
-                                    client_id=settings["client_id"])
-        procore.set_secrets({"client_secret": settings["client_secret"]})
-        procore.save()
+        procore_connection_save(company=company, user=user, environment="custom", base_url=settings["base_url"],
+                                login_url=settings["login_url"], procore_company_id=settings["company_id"],
+                                client_id=settings["client_id"], client_secret=settings["client_secret"])
         fake.faults.latency = LATENCY
         started = time.perf_counter()
         procore_publish(job=StagedJob.objects.select_related("project", "connection", "company").get(job_code=generator.LARGE_JOB))

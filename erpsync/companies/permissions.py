@@ -46,4 +46,7 @@ REFRESH_REQUIREMENT = (
     "Refreshing from the ERP needs Standard or Admin on ERP Integrations and the "
     "Can Push to Accounting privilege."
 )
+SYNC_REQUIREMENT = (
+    "Syncing job costs needs Standard or Admin on ERP Integrations and the Can Push to Accounting privilege."
+)
 ADMIN_REQUIREMENT = "Changing ERP settings needs Admin on ERP Integrations."

@@ -39,8 +39,8 @@ def staged_job_list(company, *, status: str, query: str = "", sort: str = "id", 
 def refresh_runs_active(company):
     return SyncRun.objects.filter(
         company=company, kind=SyncRunKind.REFRESH, outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
-    ).order_by("created_at")
+    ).select_related("connection").order_by("created_at")
 
 
 def refresh_run_latest(company):
-    return SyncRun.objects.filter(company=company, kind=SyncRunKind.REFRESH).order_by("-created_at").first()
+    return SyncRun.objects.filter(company=company, kind=SyncRunKind.REFRESH).select_related("started_by").order_by("-created_at").first()

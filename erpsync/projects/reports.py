@@ -7,7 +7,6 @@ from decimal import Decimal
 from erpsync.projects.models import BudgetLine, CostCode, Project
 
 ZERO = Decimal("0")
-COLUMNS = ("original_budget", "revised_budget", "committed_cost", "job_to_date_cost", "remaining")
 
 
 @dataclass

@@ -5,7 +5,6 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from urllib.parse import quote
 
 import httpx
 
@@ -166,5 +165,3 @@ def describe_attributes(describe: dict) -> set[str]:
     walk(describe)
     return names
 
-
-__all__ = ["CmicClient", "describe_attributes", "quote", "quote_value"]

@@ -10,7 +10,6 @@ from erpsync.connectors.cmic.client import CmicClient, describe_attributes, quot
 from erpsync.connectors.cmic.mapping import RESOURCES, CmicMapper
 from erpsync.connectors.http import RetryPolicy
 
-JOB_CODES_PER_QUERY = 1  # ADF q has no IN; a job filter is one request series per job
 
 
 class CmicRestSource:

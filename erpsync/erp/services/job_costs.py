@@ -11,11 +11,13 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from erpsync.erp.models import StagedJob, StagedJobStatus, SyncRun, SyncRunKind
+from erpsync.companies.models import Membership
+from erpsync.companies.permissions import SYNC_REQUIREMENT, can_refresh_erp
+from erpsync.erp.models import StagedJob, StagedJobStatus, SyncRun, SyncRunKind, SyncRunOutcome
 from erpsync.erp.services.importing import JOB_COST_FIGURES
 from erpsync.erp.services.publish import procore_push_job_costs
 from erpsync.erp.services.runs import sync_run_recording
-from erpsync.errors import ApplicationError
+from erpsync.errors import ApplicationError, PermissionRefused
 from erpsync.projects.amounts import money, quantity
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import BudgetLine, CostTransaction, JobCost, Project
@@ -102,14 +104,10 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
 
 def job_costs_sync_enqueue(*, project: Project, user) -> SyncRun:
     """Queue a job-cost sync now (accounting approvers), besides the schedule."""
-    from erpsync.companies.models import Membership
-    from erpsync.companies.permissions import REFRESH_REQUIREMENT, can_refresh_erp
-    from erpsync.erp.models import SyncRunOutcome
     from erpsync.erp.tasks import job_costs_sync_task
-    from erpsync.errors import PermissionRefused
 
     if not can_refresh_erp(Membership.objects.filter(user=user, company=project.company).first()):
-        raise PermissionRefused(REFRESH_REQUIREMENT.replace("Refreshing from the ERP", "Syncing job costs"))
+        raise PermissionRefused(SYNC_REQUIREMENT)
     active = SyncRun.objects.filter(project=project, kind=SyncRunKind.JOB_COSTS,
                                     outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]).first()
     if active:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection as db, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
@@ -255,8 +255,6 @@ def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
 
 def _insert_new_jobs(connection, new: list, now) -> None:
     """New jobs go in with executemany: a first refresh of a large ERP brings tens of thousands."""
-    from django.db import connection as db
-
     def prep(name, value):
         return StagedJob._meta.get_field(name).get_db_prep_save(value, db)
 

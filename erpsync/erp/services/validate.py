@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass, field
 
-from erpsync.erp.models import StagedJob, StagedJobStatus
+from erpsync.erp.models import StagedCostType, StagedJob, StagedJobStatus
 from erpsync.projects.models import CostCode, CostType, Project
 
 _SEGMENTS = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
@@ -120,8 +120,6 @@ def project_number_taken(job: StagedJob) -> bool:
 
 def erp_job_validate(*, job: StagedJob) -> list[dict]:
     """The problems that block importing `job`, read fresh from staging and the registry."""
-    from erpsync.erp.models import StagedCostType
-
     names = dict(
         StagedCostType.objects.filter(connection=job.connection, erp_company_code=job.erp_company_code).values_list("code", "name")
     )

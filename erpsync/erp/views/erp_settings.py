@@ -1,11 +1,15 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from erpsync.companies import permissions
 from erpsync.erp.models import ErpConnection, ErpSettings, ProcoreConnection, ProcoreEnvironment, StagedCostType
-from erpsync.erp.services import erp_connection_test, erp_settings_update
+from erpsync.erp.services import erp_connection_save, erp_connection_test, erp_settings_update
+from erpsync.erp.services.settings import procore_connection_save, procore_connection_test
+from erpsync.erp.connection_forms import connection_form, initial_from, secrets_from
+from erpsync.connectors import registry
 from erpsync.erp.views.common import erp_page, require
 from erpsync.errors import ApplicationError
 from erpsync.projects.models import BaseType, CostType, ProjectTemplate
@@ -77,12 +81,6 @@ def connection_test(request, pk):
 
 @admin_only
 def connection_edit(request, pk=None):
-    from django.core.exceptions import ValidationError
-
-    from erpsync.connectors import registry
-    from erpsync.erp.connection_forms import connection_form, initial_from, secrets_from
-    from erpsync.erp.services import erp_connection_save
-
     company = request.membership.company
     connection = get_object_or_404(ErpConnection, pk=pk, company=company) if pk else None
     kind = connection.kind if connection else request.GET.get("kind", "cmic")
@@ -136,8 +134,6 @@ class ProcoreForm(forms.Form):
 
 @admin_only
 def procore_edit(request):
-    from erpsync.erp.services.settings import procore_connection_save
-
     company = request.membership.company
     connection = ProcoreConnection.objects.filter(company=company).first()
     if request.method == "POST":
@@ -155,8 +151,6 @@ def procore_edit(request):
 @require_POST
 @admin_only
 def procore_test(request):
-    from erpsync.erp.services.settings import procore_connection_test
-
     connection = get_object_or_404(ProcoreConnection, company=request.membership.company)
     connection = procore_connection_test(connection=connection, user=request.user)
     (messages.success if connection.last_test_ok else messages.error)(request, f"Procore: {connection.last_test_message}")

@@ -42,7 +42,7 @@ def job_costs_csv(request, pk):
 
 
 @require_POST
-@require(permissions.can_refresh_erp, permissions.REFRESH_REQUIREMENT)
+@require(permissions.can_refresh_erp, permissions.SYNC_REQUIREMENT)
 def job_costs_sync_now(request, pk):
     project = get_object_or_404(_synced_projects(request.membership.company), pk=pk)
     try:

@@ -10,7 +10,7 @@ from erpsync.companies import permissions
 from erpsync.erp.forms import ImportForm
 from erpsync.erp.models import ErpSettings, ProcoreConnection, StagedJob, StagedJobStatus
 from erpsync.erp.selectors import JOB_SORTS, refresh_run_latest, refresh_runs_active, staged_job_counts, staged_job_list
-from erpsync.erp.services import erp_job_archive, erp_job_import, erp_job_unarchive
+from erpsync.erp.services import erp_job_archive, erp_job_import, erp_job_unarchive, project_limit_reached
 from erpsync.erp.services.publish import procore_publish_enqueue
 from erpsync.erp.views.common import can_view, erp_page, require
 from erpsync.errors import ApplicationError
@@ -77,14 +77,8 @@ def _row_response(request, job, *, error: str = "", status: int = 200):
     procore = _procore(company)
     templates, default_template = _templates(company, procore)
     context = {"job": job, "row_error": error, "templates": templates, "default_template": default_template,
-               "erp_name": job.connection.erp_name, "limit_reached": _limit(company), "procore": procore is not None}
+               "erp_name": job.connection.erp_name, "limit_reached": project_limit_reached(company), "procore": procore is not None}
     return render(request, "erp/jobs.html#job-row", context, status=status)
-
-
-def _limit(company):
-    from erpsync.erp.services import project_limit_reached
-
-    return project_limit_reached(company)
 
 
 def _removed_row(request, text: str) -> HttpResponse:

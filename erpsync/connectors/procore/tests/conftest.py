@@ -19,11 +19,21 @@ def procore(waits):
 
 
 @pytest.fixture
-def procore_connection(company, procore):
-    settings = procore.connection_settings()
-    connection = ProcoreConnection(company=company, environment="custom", base_url=settings["base_url"],
-                                   login_url=settings["login_url"], procore_company_id=settings["company_id"],
-                                   client_id=settings["client_id"])
-    connection.set_secrets({"client_secret": settings["client_secret"]})
-    connection.save()
-    return connection
+def connect_procore(procore):
+    """Connects a company to the fake Procore: `connect_procore(company)`."""
+
+    def connect(company) -> ProcoreConnection:
+        settings = procore.connection_settings()
+        connection = ProcoreConnection(company=company, environment="custom", base_url=settings["base_url"],
+                                       login_url=settings["login_url"], procore_company_id=settings["company_id"],
+                                       client_id=settings["client_id"])
+        connection.set_secrets({"client_secret": settings["client_secret"]})
+        connection.save()
+        return connection
+
+    return connect
+
+
+@pytest.fixture
+def procore_connection(company, connect_procore):
+    return connect_procore(company)

@@ -146,20 +146,13 @@ def test_the_template_list_follows_procores_pages(procore_connection, procore):
     assert len(templates) == 230 and procore.requests["RestV10ProjectTemplatesGet"] == 3
 
 
-def test_the_demo_large_job_is_published_end_to_end_in_the_fewest_requests(db, procore, waits, django_user_model):
+def test_the_demo_large_job_is_published_end_to_end_in_the_fewest_requests(db, procore, connect_procore, django_user_model):
     import math
 
     from erpsync.demo import generator
     from erpsync.demo.services import demo_load
 
-    company = demo_load()
-    settings = procore.connection_settings()
-    from erpsync.erp.models import ProcoreConnection
-
-    connection = ProcoreConnection(company=company, environment="custom", base_url=settings["base_url"], login_url=settings["login_url"],
-                                   procore_company_id=settings["company_id"], client_id=settings["client_id"])
-    connection.set_secrets({"client_secret": settings["client_secret"]})
-    connection.save()
+    connect_procore(demo_load())
     pm = django_user_model.objects.get(username="pm")
     project = erp_job_import(job=StagedJob.objects.get(job_code=generator.LARGE_JOB), template=None, user=pm)
     job = publish(StagedJob.objects.get(job_code=generator.LARGE_JOB))
