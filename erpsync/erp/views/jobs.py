@@ -53,6 +53,8 @@ def job_list(request):
     procore = _procore(company)
     templates, default_template = _templates(company, procore) if status == StagedJobStatus.READY else ([], None)
     connection = company.erp_connections.only("kind").first()
+    erp_name = connection.erp_name if connection else "ERP"
+    active = list(refresh_runs_active(company))
     context = {
         "status": status,
         "status_key": status_key if status_key in STATUS_PARAM else "ready",
@@ -62,12 +64,12 @@ def job_list(request):
         "sort": sort,
         "templates": templates,
         "default_template": default_template,
-        "erp_name": connection.erp_name if connection else "ERP",
+        "erp_name": erp_name,
         "has_connection": connection is not None,
-        "active": list(refresh_runs_active(company)),
-        "latest": refresh_run_latest(company),
+        "active": active,
+        "latest": None if active else refresh_run_latest(company),
         "procore": procore is not None,
-        "columns": [("id", f"{connection.erp_name if connection else 'ERP'} ID"), ("name", "Name"), ("start", "Start"), ("end", "End"), ("codes", "Cost codes")],
+        "columns": [("id", f"{erp_name} ID"), ("name", "Name"), ("start", "Start"), ("end", "End"), ("codes", "Cost codes")],
     }
     return erp_page(request, "erp/jobs.html", "jobs", context)
 
