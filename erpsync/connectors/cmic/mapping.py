@@ -186,15 +186,46 @@ def _parent(value) -> str:
     return "" if text.upper() == TOP_LEVEL else text
 
 
+_FLAGS = {"": True, "Y": True, "N": False}  # the common values; parse_flag explains anything else
+
+
+def _values(item: Mapping, attributes: tuple[str, ...]) -> list[str]:
+    """The item's text values for these attributes, stripped; "" where absent."""
+    return [v.strip() if type(v) is str else _text(v) for v in map(item.get, attributes)]
+
+
+def _amount(value, where: str, attribute: str) -> Decimal:
+    # JSON numbers arrive as Decimal (parse_float=Decimal) or int; anything else is explained by parse_amount.
+    kind = type(value)
+    if kind is Decimal and value.is_finite():
+        return value
+    if kind is int:
+        return Decimal(value)
+    return parse_amount(value, where=where, attribute=attribute)
+
+
 class CmicMapper:
-    """Turns CMiC items into records through the (possibly overridden) attribute names."""
+    """Turns CMiC items into records through the (possibly overridden) attribute names.
+
+    Refreshes map hundreds of thousands of items, so each method reads its attributes in one
+    pass and handles the common values inline; the parse_* functions explain anything unusual.
+    """
 
     def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None):
         self.attrs = {entity: attributes_for(entity, overrides) for entity in RESOURCES}
-        tx = self.attrs["cost_transactions"]
-        self._tx_attributes = tuple(tx[f] for f in (
-            "company_code", "job_code", "phase_code", "category_code", "number", "posted_on", "amount", "units", "source", "reference"
-        ))
+
+        def attributes(entity: str, *names: str) -> tuple[str, ...]:
+            return tuple(self.attrs[entity][n] for n in names)
+
+        self._job_attributes = attributes("jobs", "company_code", "job_code", "name", "controlling_code", "status", "address",
+                                          "city", "state", "zip", "start_date", "end_date", "updated_at")
+        self._code_attributes = attributes("cost_codes", "company_code", "job_code", "code", "name", "parent_code", "active")
+        self._type_attributes = attributes("cost_types", "company_code", "code", "name", "parent_code")
+        self._line_text_attributes = attributes("budget_lines", "company_code", "job_code", "phase_code", "category_code", "active")
+        self._line_amount_attributes = attributes("budget_lines", "original_budget", "approved_changes", "budget_units",
+                                                  "committed_cost", "percent_complete")
+        self._tx_attributes = attributes("cost_transactions", "company_code", "job_code", "phase_code", "category_code", "number",
+                                         "posted_on", "amount", "units", "source", "reference")
 
     def required_attributes(self, entity: str) -> list[str]:
         return [self.attrs[entity][f] for f in RESOURCES[entity].required]
@@ -210,62 +241,51 @@ class CmicMapper:
         return values
 
     def job(self, item: Mapping, where: str) -> JobRecord:
-        a = self.attrs["jobs"]
-        req = self._required("jobs", item, where)
+        a = self._job_attributes
+        company_code, job_code, name, controlling, status, address, city, state, zip_code, start, end, updated = _values(item, a)
+        if not (company_code and job_code):
+            self._required("jobs", item, where)  # raises, naming the empty field
         return JobRecord(
-            **req,
-            name=_text(item.get(a["name"])),
-            controlling_code=_parent(item.get(a["controlling_code"])),
-            status=_text(item.get(a["status"])),
-            address=_text(item.get(a["address"])),
-            city=_text(item.get(a["city"])),
-            state=_text(item.get(a["state"])),
-            zip=_text(item.get(a["zip"])),
-            start_date=parse_date(item.get(a["start_date"]), where=where, attribute=a["start_date"]),
-            end_date=parse_date(item.get(a["end_date"]), where=where, attribute=a["end_date"]),
-            updated_at=parse_timestamp(item.get(a["updated_at"]), where=where, attribute=a["updated_at"]),
-            raw=dict(item),
-            where=where,
+            company_code, job_code, name, "" if controlling.upper() == TOP_LEVEL else controlling, status, address, city, state,
+            zip_code,
+            parse_date(start, where=where, attribute=a[9]) if start else None,
+            parse_date(end, where=where, attribute=a[10]) if end else None,
+            parse_timestamp(updated, where=where, attribute=a[11]) if updated else None,
+            dict(item),
+            where,
         )
 
     def cost_code(self, item: Mapping, where: str) -> CostCodeRecord:
-        a = self.attrs["cost_codes"]
-        return CostCodeRecord(
-            **self._required("cost_codes", item, where),
-            parent_code=_parent(item.get(a["parent_code"])),
-            active=parse_flag(item.get(a["active"]), where=where, attribute=a["active"]),
-            where=where,
-        )
+        company_code, job_code, code, name, parent, active = _values(item, self._code_attributes)
+        if not (company_code and job_code and code and name):
+            self._required("cost_codes", item, where)
+        flag = _FLAGS.get(active)
+        if flag is None:
+            flag = parse_flag(active, where=where, attribute=self._code_attributes[5])
+        return CostCodeRecord(company_code, job_code, code, name, "" if parent.upper() == TOP_LEVEL else parent, flag, where)
 
     def cost_type(self, item: Mapping, where: str) -> CostTypeRecord:
-        a = self.attrs["cost_types"]
-        return CostTypeRecord(
-            **self._required("cost_types", item, where),
-            parent_code=_parent(item.get(a["parent_code"])),
-            where=where,
-        )
+        company_code, code, name, parent = _values(item, self._type_attributes)
+        if not (company_code and code and name):
+            self._required("cost_types", item, where)
+        return CostTypeRecord(company_code, code, name, "" if parent.upper() == TOP_LEVEL else parent, where)
 
     def budget_line(self, item: Mapping, where: str) -> BudgetLineRecord:
-        a = self.attrs["budget_lines"]
-
-        def amount(name: str) -> Decimal:
-            return parse_amount(item.get(a[name]), where=where, attribute=a[name])
-
-        return BudgetLineRecord(
-            **self._required("budget_lines", item, where),
-            active=parse_flag(item.get(a["active"]), where=where, attribute=a["active"]),
-            original_budget=amount("original_budget"),
-            approved_changes=amount("approved_changes"),
-            budget_units=amount("budget_units"),
-            committed_cost=amount("committed_cost"),
-            percent_complete=amount("percent_complete"),
-            where=where,
-        )
+        company_code, job_code, phase_code, category_code, active = _values(item, self._line_text_attributes)
+        if not (company_code and job_code and phase_code and category_code):
+            self._required("budget_lines", item, where)
+        flag = _FLAGS.get(active)
+        if flag is None:
+            flag = parse_flag(active, where=where, attribute=self._line_text_attributes[4])
+        a = self._line_amount_attributes
+        original, changes, units, committed, percent = (_amount(v, where, n) for v, n in zip(map(item.get, a), a))
+        return BudgetLineRecord(company_code, job_code, phase_code, category_code, flag, original, changes, units, committed,
+                                percent, where)
 
     def cost_transaction(self, item: Mapping, where: str) -> CostTransactionRecord:
         # Posted detail runs to hundreds of thousands of rows: read the attributes directly.
         a = self._tx_attributes
-        values = [v.strip() if type(v) is str else _text(v) for v in map(item.get, a)]
+        values = _values(item, a)
         company_code, job_code, phase_code, category_code, number, posted_on, amount, units, source, reference = values
         if not all(values[:7]):
             self._required("cost_transactions", item, where)  # raises, naming the empty field

@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from itertools import batched
 
 from django.db import connection as db, transaction
 from django.utils import timezone
@@ -36,7 +37,7 @@ from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.spool import Spool, dumps
 from erpsync.erp.services.validate import JobShape, problems_for
 from erpsync.errors import PermissionRefused
-from erpsync.projects.amounts import money, quantity
+from erpsync.projects.amounts import money, money_fits, quantity, quantity_fits
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
 
@@ -96,11 +97,13 @@ def _pull(source, spool: Spool, since, report) -> None:
 
     def lines():
         for r in source.budget_lines(since=since):
-            for amount in (r.original_budget, r.approved_changes, r.committed_cost):
-                money(amount, r.where)
-            quantity(r.budget_units, r.where)
-            yield (r.company_code, r.job_code, r.phase_code, r.category_code, r.active, str(r.original_budget),
-                   str(r.approved_changes), str(r.budget_units), str(r.committed_cost), str(r.percent_complete), r.where)
+            budget, changes, units, committed = r.original_budget, r.approved_changes, r.budget_units, r.committed_cost
+            if not (money_fits(budget) and money_fits(changes) and money_fits(committed) and quantity_fits(units)):
+                for amount in (budget, changes, committed):
+                    money(amount, r.where)  # raises, naming the amount and where it is
+                quantity(units, r.where)
+            yield (r.company_code, r.job_code, r.phase_code, r.category_code, r.active, str(budget), str(changes), str(units),
+                   str(committed), str(r.percent_complete), r.where)
 
     spool.add("lines", lines())
 
@@ -138,30 +141,33 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
         batch_size=CHUNK,
     )
     created, changed, unchanged = _apply_jobs(connection, user, spool, now)
-    ids = dict(((c, j), pk) for pk, c, j in StagedJob.objects.filter(connection=connection).values_list("pk", "erp_company_code", "job_code"))
-    pulled = [ids[(c, j)] for c, j in spool.rows("SELECT company, job FROM jobs")]
-
-    if not incremental:
-        for start in range(0, len(pulled), 500):
-            StagedBudgetLine.objects.filter(job_id__in=pulled[start:start + 500]).delete()
-            StagedCostCode.objects.filter(job_id__in=pulled[start:start + 500]).delete()
-    touched = set(pulled)
-    touched.update(ids[(c, j)] for c, j in spool.rows("SELECT DISTINCT company, job FROM codes UNION SELECT DISTINCT company, job FROM lines"))
-    codes = ((ids[(c, j)], code, name, parent, bool(active)) for c, j, code, name, parent, active, _ in spool.rows("SELECT * FROM codes"))
-    lines = (
-        (ids[(c, j)], phase, cat, bool(active), Decimal(ob), Decimal(ac), Decimal(bu), Decimal(cc), Decimal(pc))
-        for c, j, phase, cat, active, ob, ac, bu, cc, pc, _ in spool.rows("SELECT * FROM lines")
-    )
+    spool.add_known("job_ids", StagedJob.objects.filter(connection=connection).values_list(
+        "erp_company_code", "job_code", "pk").iterator(chunk_size=CHUNK))
+    touched = {pk for (pk,) in spool.rows("""SELECT i.id FROM (SELECT company, job FROM jobs UNION SELECT company, job FROM codes
+        UNION SELECT company, job FROM lines) JOIN job_ids i USING (company, job)""")}
+    codes = spool.rows("SELECT i.id, c.code, c.name, c.parent, c.active FROM codes c JOIN job_ids i USING (company, job)")
+    lines = spool.rows("""SELECT i.id, l.phase, l.category, l.active, l.original_budget, l.approved_changes, l.budget_units,
+        l.committed_cost, l.percent_complete FROM lines l JOIN job_ids i USING (company, job)""")
     code_fields = ["job", "code", "name", "parent_code", "active"]
     line_fields = ["job", "phase_code", "category_code", "active", "original_budget", "approved_changes", "budget_units",
                    "committed_cost", "percent_complete"]
     if incremental:
         # A handful of changed rows: upsert them by their natural keys.
-        _upsert(StagedCostCode, code_fields, codes, ["job", "code"])
-        _upsert(StagedBudgetLine, line_fields, lines, ["job", "phase_code", "category_code"])
+        _upsert(StagedCostCode, code_fields, _typed_codes(codes), ["job", "code"])
+        _upsert(StagedBudgetLine, line_fields, _typed_lines(lines), ["job", "phase_code", "category_code"])
     else:
-        bulk_insert(StagedCostCode, code_fields, codes)
-        bulk_insert(StagedBudgetLine, line_fields, lines)
+        pulled = [pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")]
+        for chunk in batched(pulled, 500):
+            StagedBudgetLine.objects.filter(job_id__in=chunk).delete()
+            StagedCostCode.objects.filter(job_id__in=chunk).delete()
+        if db.vendor == "sqlite":
+            # The spool's rows go in as they are: SQLite stores the decimal text and the 0/1 flags
+            # exactly as it stores Decimals and booleans, and no Python runs per row.
+            bulk_insert(StagedCostCode, code_fields, codes)
+            bulk_insert(StagedBudgetLine, line_fields, lines)
+        else:
+            bulk_insert(StagedCostCode, code_fields, _typed_codes(codes))
+            bulk_insert(StagedBudgetLine, line_fields, _typed_lines(lines))
     report(5, 5, "Checking jobs")
     _revalidate(connection, touched)
     return {
@@ -173,6 +179,17 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
         "budget_lines": spool.count("lines"),
         "cost_types": spool.count("cost_types"),
     }
+
+
+def _typed_codes(rows):
+    return ((job, code, name, parent, bool(active)) for job, code, name, parent, active in rows)
+
+
+def _typed_lines(rows):
+    return (
+        (job, phase, category, bool(active), Decimal(budget), Decimal(changes), Decimal(units), Decimal(committed), Decimal(percent))
+        for job, phase, category, active, budget, changes, units, committed, percent in rows
+    )
 
 
 def _upsert(model, fields: list[str], rows, keys: list[str]) -> None:
@@ -271,53 +288,55 @@ def _insert_new_jobs(connection, new: list, now) -> None:
 
 def _revalidate(connection, touched: set[int]) -> None:
     """Store the problems of every job whose data changed (and of its control job), read from staging."""
-    jobs = StagedJob.objects.filter(connection=connection)
-    controls = set(jobs.filter(pk__in=touched).exclude(controlling_code="").values_list("erp_company_code", "controlling_code"))
+    jobs = {
+        pk: (company_code, code, controlling, name, status)
+        for pk, company_code, code, controlling, name, status in StagedJob.objects.filter(connection=connection).values_list(
+            "pk", "erp_company_code", "job_code", "controlling_code", "name", "status").iterator(chunk_size=CHUNK)
+    }
+    pk_of = {(j[0], j[1]): pk for pk, j in jobs.items()}
+    sub_jobs = defaultdict(list)  # (company, control job) → pks of its sub jobs that are not archived
+    for pk, (company_code, _, controlling, _, status) in jobs.items():
+        if controlling and status != StagedJobStatus.ARCHIVED:
+            sub_jobs[(company_code, controlling)].append(pk)
     affected = set(touched)
-    for company_code, code in controls:
-        affected.update(jobs.filter(erp_company_code=company_code, job_code=code).values_list("pk", flat=True))
-    names = dict(StagedCostType.objects.filter(connection=connection).values_list("code", "name"))
-    known = set(jobs.values_list("erp_company_code", "job_code"))
-    ordered = sorted(affected)
-    for start in range(0, len(ordered), 500):
-        _revalidate_batch(connection, ordered[start:start + 500], names, known)
+    for pk in touched:
+        company_code, _, controlling, _, _ = jobs[pk]
+        if controlling and (company_code, controlling) in pk_of:
+            affected.add(pk_of[(company_code, controlling)])
+    names = {(c, code): name for c, code, name in StagedCostType.objects.filter(connection=connection).values_list(
+        "erp_company_code", "code", "name")}
+    for chunk in batched(sorted(affected), CHUNK):
+        _revalidate_batch(connection, chunk, jobs, pk_of, sub_jobs, names)
 
 
-def _revalidate_batch(connection, ids: list[int], names: dict, known: set) -> None:
-    batch = list(StagedJob.objects.filter(pk__in=ids))
-    subs = defaultdict(list)
-    for sub in StagedJob.objects.filter(connection=connection, controlling_code__in={j.job_code for j in batch if not j.controlling_code}).exclude(status=StagedJobStatus.ARCHIVED):
-        subs[(sub.erp_company_code, sub.controlling_code)].append(sub)
-    every = {j.pk: j for j in batch} | {s.pk: s for group in subs.values() for s in group}
+def _revalidate_batch(connection, ids: tuple[int, ...], jobs: dict, pk_of: dict, sub_jobs: dict, names: dict) -> None:
+    subs = {pk: sub_jobs.get((jobs[pk][0], jobs[pk][1]), []) if not jobs[pk][2] else [] for pk in ids}
+    every = set(ids).union(*subs.values())
     codes, pairs = defaultdict(list), defaultdict(set)
-    for job_id, code, name, parent in StagedCostCode.objects.filter(job_id__in=list(every)).values_list("job_id", "code", "name", "parent_code"):
+    for job_id, code, name, parent in StagedCostCode.objects.filter(job_id__in=every).values_list("job_id", "code", "name", "parent_code"):
         codes[job_id].append((code, name, parent))
-    for job_id, phase, category in StagedBudgetLine.objects.filter(job_id__in=list(every)).values_list("job_id", "phase_code", "category_code"):
+    for job_id, phase, category in StagedBudgetLine.objects.filter(job_id__in=every).values_list("job_id", "phase_code", "category_code"):
         pairs[job_id].add((phase, category))
-    taken = _numbers_taken(connection, [(j.erp_company_code, j.job_code) for j in batch])
+    taken = _numbers_taken(connection, [jobs[pk][:2] for pk in ids])
 
-    def shape(job):
-        return JobShape(job_code=job.job_code, name=job.name, cost_codes=codes[job.pk], budget_pairs=pairs[job.pk],
-                        cost_type_names={cat: names.get(cat, "") for _, cat in pairs[job.pk]})
+    def shape(pk):
+        company_code, code, _, name, _ = jobs[pk]
+        return JobShape(job_code=code, name=name, cost_codes=codes[pk], budget_pairs=pairs[pk],
+                        cost_type_names={cat: names.get((company_code, cat), "") for cat in {cat for _, cat in pairs[pk]}})
 
-    for job in batch:
+    alike = defaultdict(list)  # most jobs have no problems and few distinct counts: one UPDATE per kind, not per job
+    for pk in ids:
+        company_code, code, controlling, _, _ = jobs[pk]
         problems = []
-        if job.controlling_code and (job.erp_company_code, job.controlling_code) not in known:
-            problems.append({"code": "missing_controlling_job", "items": [job.controlling_code],
-                             "message": f"This sub job's controlling job {job.controlling_code} is not in the ERP."})
-        sub_jobs = subs.get((job.erp_company_code, job.job_code), []) if not job.controlling_code else []
-        problems += problems_for(shape(job), sub_jobs=[shape(s) for s in sub_jobs],
-                                 number_taken=(job.erp_company_code, job.job_code) in taken)
-        job.problems = problems
-        job.cost_code_count = len(codes[job.pk])
-        job.sub_job_count = len(sub_jobs)
-    # Most jobs are alike (no problems, few distinct counts): one UPDATE per kind, not per job.
-    alike = defaultdict(list)
-    for job in batch:
-        if job.problems:
-            StagedJob.objects.filter(pk=job.pk).update(problems=job.problems, cost_code_count=job.cost_code_count, sub_job_count=job.sub_job_count)
+        if controlling and (company_code, controlling) not in pk_of:
+            problems.append({"code": "missing_controlling_job", "items": [controlling],
+                             "message": f"This sub job's controlling job {controlling} is not in the ERP."})
+        problems += problems_for(shape(pk), sub_jobs=[shape(s) for s in subs[pk]], number_taken=(company_code, code) in taken)
+        counts = (len(codes[pk]), len(subs[pk]))
+        if problems:
+            StagedJob.objects.filter(pk=pk).update(problems=problems, cost_code_count=counts[0], sub_job_count=counts[1])
         else:
-            alike[(job.cost_code_count, job.sub_job_count)].append(job.pk)
+            alike[counts].append(pk)
     for (count, sub_count), pks in alike.items():
         StagedJob.objects.filter(pk__in=pks).update(problems=[], cost_code_count=count, sub_job_count=sub_count)
 

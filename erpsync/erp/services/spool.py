@@ -1,12 +1,13 @@
 """A scratch SQLite file that holds one refresh's pull, so memory stays flat however big the ERP.
 
-The pull is written here as it arrives (duplicates caught by primary keys, naming both places),
+The pull is written here as it arrives (a key given twice is refused, naming both places),
 checked with a few SQL queries, and then applied to staging in one short transaction.
 """
 
 import json
 import sqlite3
 import tempfile
+from itertools import batched
 from pathlib import Path
 
 from erpsync.connectors.base import ConnectorError
@@ -14,25 +15,27 @@ from erpsync.connectors.base import ConnectorError
 CHUNK = 2000
 
 SCHEMA = """
-CREATE TABLE cost_types (company TEXT, code TEXT, name TEXT, parent TEXT, "where" TEXT, PRIMARY KEY (company, code));
+CREATE TABLE cost_types (company TEXT, code TEXT, name TEXT, parent TEXT, "where" TEXT);
 CREATE TABLE jobs (company TEXT, job TEXT, controlling TEXT, name TEXT, status TEXT, address TEXT, city TEXT, state TEXT,
-    zip TEXT, start_date TEXT, end_date TEXT, raw TEXT, "where" TEXT, PRIMARY KEY (company, job));
-CREATE TABLE codes (company TEXT, job TEXT, code TEXT, name TEXT, parent TEXT, active INT, "where" TEXT,
-    PRIMARY KEY (company, job, code));
+    zip TEXT, start_date TEXT, end_date TEXT, raw TEXT, "where" TEXT);
+CREATE TABLE codes (company TEXT, job TEXT, code TEXT, name TEXT, parent TEXT, active INT, "where" TEXT);
 CREATE TABLE lines (company TEXT, job TEXT, phase TEXT, category TEXT, active INT, original_budget TEXT, approved_changes TEXT,
-    budget_units TEXT, committed_cost TEXT, percent_complete TEXT, "where" TEXT, PRIMARY KEY (company, job, phase, category));
+    budget_units TEXT, committed_cost TEXT, percent_complete TEXT, "where" TEXT);
 CREATE TABLE known_jobs (company TEXT, job TEXT, PRIMARY KEY (company, job));
 CREATE TABLE known_codes (company TEXT, job TEXT, code TEXT, PRIMARY KEY (company, job, code));
+CREATE TABLE job_ids (company TEXT, job TEXT, id INT, PRIMARY KEY (company, job));
 """
 
 WHAT = {"cost_types": "category", "jobs": "job", "codes": "cost code", "lines": "cost code × category"}
-KEYS = {"cost_types": 2, "jobs": 2, "codes": 3, "lines": 4}
+KEYS = {"cost_types": ("company", "code"), "jobs": ("company", "job"), "codes": ("company", "job", "code"),
+        "lines": ("company", "job", "phase", "category")}
 
 
 class Spool:
     def __init__(self):
         self.folder = tempfile.TemporaryDirectory(prefix="erpsync-refresh-")
-        self.db = sqlite3.connect(Path(self.folder.name) / "pull.sqlite3")
+        self.path = Path(self.folder.name) / "pull.sqlite3"
+        self.db = sqlite3.connect(self.path)
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
 
     def close(self) -> None:
@@ -46,16 +49,23 @@ class Spool:
         self.close()
 
     def add(self, table: str, rows) -> int:
-        """Write rows (tuples, `where` last), refusing a key given twice."""
+        """Write rows (tuples, `where` last), then refuse a key given twice, naming both places.
+
+        Rows are appended unindexed as they arrive; the key index is built once at the end,
+        which is several times faster than keeping it up to date row by row.
+        """
         count = 0
-        chunk = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= CHUNK:
-                count += self._write(table, chunk)
-                chunk = []
-        if chunk:
-            count += self._write(table, chunk)
+        with self.db:
+            for chunk in batched(rows, CHUNK):
+                self.db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(chunk[0]))})", chunk)
+                count += len(chunk)
+        keys = ", ".join(KEYS[table])
+        try:
+            with self.db:
+                self.db.execute(f"CREATE UNIQUE INDEX {table}_key ON {table} ({keys})")
+        except sqlite3.IntegrityError:
+            self._duplicate(table)
+            raise
         return count
 
     def add_known(self, table: str, rows) -> None:
@@ -64,31 +74,16 @@ class Spool:
         with self.db:
             self.db.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * width)})", rows)
 
-    def _write(self, table: str, chunk: list[tuple]) -> int:
-        width = len(chunk[0])
+    def _duplicate(self, table: str):
+        """Raise for the first row (in pull order) whose key an earlier row already gave."""
         keys = KEYS[table]
-        seen = {}
-        for row in chunk:
-            key = row[:keys]
-            if key in seen:
-                self._duplicate(table, row, seen[key])
-            seen[key] = row[-1]
-        try:
-            with self.db:
-                self.db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})", chunk)
-        except sqlite3.IntegrityError:
-            columns = self.columns(table)[:keys]
-            for row in chunk:
-                found = self.db.execute(
-                    f"SELECT \"where\" FROM {table} WHERE {' AND '.join(f'{c} = ?' for c in columns)}", row[:keys]
-                ).fetchone()
-                if found:
-                    self._duplicate(table, row, found[0])
-            raise
-        return len(chunk)
-
-    def _duplicate(self, table: str, row: tuple, first_where: str):
-        key = row[:KEYS[table]]
+        self.db.execute(f"CREATE INDEX {table}_dup ON {table} ({', '.join(keys)})")
+        second, first = self.db.execute(f"""SELECT a.rowid, (SELECT MIN(b.rowid) FROM {table} b
+            WHERE {' AND '.join(f'b.{k} = a.{k}' for k in keys)}) AS first
+            FROM {table} a WHERE first < a.rowid ORDER BY a.rowid LIMIT 1""").fetchone()
+        first_where = self.db.execute(f'SELECT "where" FROM {table} WHERE rowid = ?', (first,)).fetchone()[0]
+        row = self.db.execute(f"SELECT {', '.join(keys)}, \"where\" FROM {table} WHERE rowid = ?", (second,)).fetchone()
+        key = row[:-1]
         described = {
             "codes": lambda: f"the cost code {key[2]} of job {key[1]}",
             "lines": lambda: f"cost code {key[2]} × category {key[3]} of job {key[1]}",
@@ -102,9 +97,10 @@ class Spool:
         return self.db.execute(sql, params).fetchone()
 
     def rows(self, sql: str, params=()):
+        """The rows of a query, fetched a chunk at a time (a cursor: iterating it costs no Python per row)."""
         cursor = self.db.execute(sql, params)
-        while batch := cursor.fetchmany(CHUNK):
-            yield from batch
+        cursor.arraysize = CHUNK
+        return cursor
 
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

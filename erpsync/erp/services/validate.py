@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from erpsync.erp.models import StagedCostType, StagedJob, StagedJobStatus
 from erpsync.projects.models import CostCode, CostType, Project
@@ -26,6 +27,7 @@ def _listing(codes: list[str]) -> str:
     return shown if len(codes) <= _SHOWN else f"{shown} and {len(codes) - _SHOWN} more"
 
 
+@cache
 def _limit(model, field_name: str) -> int:
     return model._meta.get_field(field_name).max_length
 
