@@ -50,7 +50,9 @@ def serve(folder: Path, ready) -> None:
 def refresh(settings: dict, slug: str, out) -> None:
     """In a fresh process: refresh once, report time and the process's peak memory."""
     from erpsync.companies.models import Company
-    from erpsync.erp.models import ErpConnection, StagedCostCode
+    from django.db.models import Sum
+
+    from erpsync.erp.models import ErpConnection, StagedJob
     from erpsync.erp.services import erp_refresh
 
     connections.close_all()
@@ -74,7 +76,7 @@ def refresh(settings: dict, slug: str, out) -> None:
     elapsed = time.perf_counter() - started
     progress(0, 0, None)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put((elapsed, peak, peak - baseline, stages, StagedCostCode.objects.filter(job__company=company).count()))
+    out.put((elapsed, peak, peak - baseline, stages, StagedJob.objects.filter(company=company).aggregate(n=Sum("cost_code_count"))["n"]))
 
 
 def in_process(target, *args):

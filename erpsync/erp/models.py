@@ -4,7 +4,7 @@ from django.db import models
 from erpsync.companies.models import Company
 from erpsync.connectors import registry
 from erpsync.crypto import decrypt_json, encrypt_json
-from erpsync.projects.models import MONEY, QUANTITY, Project, ProjectTemplate
+from erpsync.projects.models import Project, ProjectTemplate
 
 
 class ErpConnection(models.Model):
@@ -169,32 +169,20 @@ class StagedJob(models.Model):
         return self.status == StagedJobStatus.READY and not self.problems and not self.is_sub_job
 
 
-class StagedCostCode(models.Model):
-    job = models.ForeignKey(StagedJob, on_delete=models.CASCADE, related_name="cost_codes")
-    code = models.CharField(max_length=60)
-    name = models.CharField(max_length=255, blank=True)
-    parent_code = models.CharField(max_length=60, blank=True)
-    active = models.BooleanField(default=True)
+class StagedJobStructure(models.Model):
+    """A staged job's phases and job categories as the ERP last sent them: one document per job.
 
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["job", "code"], name="staged_cost_code_unique")]
+    Refreshes rewrite a job's structure as a whole and everything reads it a job at a time, so
+    one row per job serves better than one per phase: the first refresh of a large ERP writes
+    tens of thousands of rows rather than hundreds of thousands.
+    """
 
-
-class StagedBudgetLine(models.Model):
-    job = models.ForeignKey(StagedJob, on_delete=models.CASCADE, related_name="budget_lines")
-    phase_code = models.CharField(max_length=60)
-    category_code = models.CharField(max_length=30)
-    active = models.BooleanField(default=True)
-    original_budget = models.DecimalField(**MONEY)
-    approved_changes = models.DecimalField(**MONEY)
-    budget_units = models.DecimalField(**QUANTITY)
-    committed_cost = models.DecimalField(**MONEY)
-    percent_complete = models.DecimalField(max_digits=7, decimal_places=2, default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "phase_code", "category_code"], name="staged_budget_line_unique")
-        ]
+    job = models.OneToOneField(StagedJob, primary_key=True, on_delete=models.CASCADE, related_name="structure")
+    # [code, name, parent code, active] per phase, by code.
+    cost_codes = models.JSONField(default=list)
+    # [phase, category, active, original budget, approved changes, budget units, committed cost,
+    # percent complete] per job category, by phase and category; amounts are exact decimal strings.
+    budget_lines = models.JSONField(default=list)
 
 
 class StagedCostType(models.Model):

@@ -13,10 +13,20 @@ from itertools import batched
 from django.db import connection
 
 
-def bulk_insert(model, fields: list[str], rows: Iterable[tuple], *, batch_size: int = 20_000) -> int:
+def bulk_insert(model, fields: list[str], rows: Iterable[tuple], *, batch_size: int = 20_000,
+                update_conflicts: list[str] = ()) -> int:
+    """Insert rows of values for `fields`; with `update_conflicts` (the unique fields), a row whose
+    key exists updates the other fields instead (both SQLite and PostgreSQL speak ON CONFLICT)."""
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+
+    def column(name):
+        return quote(model._meta.get_field(name).column)
+
+    columns = ", ".join(column(f) for f in fields)
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    if update_conflicts:
+        updates = ", ".join(f"{column(f)} = EXCLUDED.{column(f)}" for f in fields if f not in update_conflicts)
+        sql += f" ON CONFLICT ({', '.join(column(f) for f in update_conflicts)}) DO UPDATE SET {updates}"
     written = 0
     with connection.cursor() as cursor:
         for chunk in batched(rows, batch_size):

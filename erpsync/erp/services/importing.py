@@ -1,6 +1,7 @@
 """Import: an approved ERP job becomes a project with its cost structure and job costs."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,7 +13,7 @@ from erpsync.erp.models import ErpSettings, ProcoreConnection, StagedCostType, S
 from erpsync.erp.services.publish import procore_publish_enqueue
 from erpsync.erp.services.audit import audit_event_record
 from erpsync.erp.services.runs import sync_run_recording
-from erpsync.erp.services.validate import erp_job_validate
+from erpsync.erp.services.validate import erp_job_validate, structure_of
 from erpsync.errors import ApplicationError, ImportBlocked, NotFound, PermissionRefused, ProjectLimitReached
 from erpsync.projects.amounts import money, money_fits, quantity, quantity_fits
 from erpsync.projects.bulk import bulk_insert, gc_paused
@@ -201,13 +202,11 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
     codes_by_job = defaultdict(list)
     lines_by_job = defaultdict(list)
     for s in staged.values():
-        codes_by_job[s.job_code] = list(s.cost_codes.values_list("code", "name", "parent_code", "active"))
+        codes, lines = structure_of(s)
+        codes_by_job[s.job_code] = [tuple(code) for code in codes]
         lines_by_job[s.job_code] = [
-            BudgetLineRecord(s.erp_company_code, s.job_code, *values)
-            for values in s.budget_lines.values_list(
-                "phase_code", "category_code", "active", "original_budget", "approved_changes", "budget_units",
-                "committed_cost", "percent_complete",
-            )
+            BudgetLineRecord(s.erp_company_code, s.job_code, phase, category, active, *(Decimal(amount) for amount in amounts))
+            for phase, category, active, *amounts in lines
         ]
     cost_types = _cost_types_for(project, job, {l.category_code for lines in lines_by_job.values() for l in lines})
 

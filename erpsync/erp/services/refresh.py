@@ -10,7 +10,6 @@ refresh (`full=True`).
 import json
 from collections import defaultdict
 from datetime import timedelta
-from decimal import Decimal
 from itertools import batched
 
 from django.db import connection as db, transaction
@@ -24,10 +23,9 @@ from erpsync.erp.models import (
     AuditEvent,
     ErpConnection,
     ErpWatermark,
-    StagedBudgetLine,
-    StagedCostCode,
     StagedCostType,
     StagedJob,
+    StagedJobStructure,
     StagedJobStatus,
     SyncRun,
     SyncRunKind,
@@ -113,10 +111,12 @@ def _check(connection, spool: Spool, *, incremental: bool) -> None:
     spool.add_known("known_jobs", StagedJob.objects.filter(connection=connection).values_list("erp_company_code", "job_code").iterator(chunk_size=CHUNK))
     if incremental:
         jobs = {(c, j) for c, j in spool.rows("SELECT DISTINCT company, job FROM lines")}
-        ids = list(StagedJob.objects.filter(connection=connection).filter(
-            job_code__in={j for _, j in jobs}).values_list("pk", flat=True))
-        spool.add_known("known_codes", StagedCostCode.objects.filter(job_id__in=ids).values_list(
-            "job__erp_company_code", "job__job_code", "code").iterator(chunk_size=CHUNK))
+        staged = StagedJob.objects.filter(connection=connection, job_code__in={j for _, j in jobs})
+        spool.add_known("known_codes", (
+            (company_code, job_code, code[0])
+            for company_code, job_code, codes in staged.values_list("erp_company_code", "job_code", "structure__cost_codes")
+            if (company_code, job_code) in jobs and codes for code in codes
+        ))
     orphan = spool.first("""SELECT code, job, "where" FROM codes c
         WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.company = c.company AND j.job = c.job)
           AND NOT EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = c.company AND k.job = c.job) LIMIT 1""")
@@ -145,29 +145,12 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
         "erp_company_code", "job_code", "pk").iterator(chunk_size=CHUNK))
     touched = {pk for (pk,) in spool.rows("""SELECT i.id FROM (SELECT company, job FROM jobs UNION SELECT company, job FROM codes
         UNION SELECT company, job FROM lines) JOIN job_ids i USING (company, job)""")}
-    codes = spool.rows("SELECT i.id, c.code, c.name, c.parent, c.active FROM codes c JOIN job_ids i USING (company, job)")
-    lines = spool.rows("""SELECT i.id, l.phase, l.category, l.active, l.original_budget, l.approved_changes, l.budget_units,
-        l.committed_cost, l.percent_complete FROM lines l JOIN job_ids i USING (company, job)""")
-    code_fields = ["job", "code", "name", "parent_code", "active"]
-    line_fields = ["job", "phase_code", "category_code", "active", "original_budget", "approved_changes", "budget_units",
-                   "committed_cost", "percent_complete"]
-    if incremental:
-        # A handful of changed rows: upsert them by their natural keys.
-        _upsert(StagedCostCode, code_fields, _typed_codes(codes), ["job", "code"])
-        _upsert(StagedBudgetLine, line_fields, _typed_lines(lines), ["job", "phase_code", "category_code"])
-    else:
+    if not incremental:
+        # A full pull is the whole truth about the jobs it lists: phases it no longer has go.
         pulled = [pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")]
         for chunk in batched(pulled, 500):
-            StagedBudgetLine.objects.filter(job_id__in=chunk).delete()
-            StagedCostCode.objects.filter(job_id__in=chunk).delete()
-        if db.vendor == "sqlite":
-            # The spool's rows go in as they are: SQLite stores the decimal text and the 0/1 flags
-            # exactly as it stores Decimals and booleans, and no Python runs per row.
-            bulk_insert(StagedCostCode, code_fields, codes)
-            bulk_insert(StagedBudgetLine, line_fields, lines)
-        else:
-            bulk_insert(StagedCostCode, code_fields, _typed_codes(codes))
-            bulk_insert(StagedBudgetLine, line_fields, _typed_lines(lines))
+            StagedJobStructure.objects.filter(job_id__in=chunk).delete()
+    _write_structures(spool, incremental=incremental)
     report(5, 5, "Checking jobs")
     _revalidate(connection, touched)
     return {
@@ -181,26 +164,51 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
     }
 
 
-def _typed_codes(rows):
-    return ((job, code, name, parent, bool(active)) for job, code, name, parent, active in rows)
+def _structures(spool: Spool):
+    """(job id, phases, job categories) of every job with rows in the pull, as JSON text.
+
+    SQLite builds each job's documents from the spool's key indexes (so in key order), and
+    only one job's documents are in memory at once.
+    """
+    codes = spool.rows("""SELECT company, job, json_group_array(json_array(code, name, parent, json(IIF(active, 'true', 'false'))))
+        FROM codes GROUP BY company, job ORDER BY company, job""")
+    lines = spool.rows("""SELECT company, job, json_group_array(json_array(phase, category, json(IIF(active, 'true', 'false')),
+        original_budget, approved_changes, budget_units, committed_cost, percent_complete))
+        FROM lines GROUP BY company, job ORDER BY company, job""")
+    ids = dict(((c, j), pk) for c, j, pk in spool.rows("SELECT company, job, id FROM job_ids"))
+    code_row, line_row = next(codes, None), next(lines, None)
+    while code_row is not None or line_row is not None:
+        key = min(row[:2] for row in (code_row, line_row) if row is not None)
+        job_codes = job_lines = "[]"
+        if code_row is not None and code_row[:2] == key:
+            job_codes, code_row = code_row[2], next(codes, None)
+        if line_row is not None and line_row[:2] == key:
+            job_lines, line_row = line_row[2], next(lines, None)
+        yield ids[key], job_codes, job_lines
 
 
-def _typed_lines(rows):
-    return (
-        (job, phase, category, bool(active), Decimal(budget), Decimal(changes), Decimal(units), Decimal(committed), Decimal(percent))
-        for job, phase, category, active, budget, changes, units, committed, percent in rows
-    )
+def _write_structures(spool: Spool, *, incremental: bool) -> None:
+    """Store the pulled structure of each job; an incremental pull's rows replace or join the stored ones."""
+    field = StagedJobStructure._meta.get_field("cost_codes")
 
+    def rows(batch):
+        if incremental:
+            stored = {job_id: (codes, lines) for job_id, codes, lines in StagedJobStructure.objects.filter(
+                job_id__in=[job_id for job_id, _, _ in batch]).values_list("job_id", "cost_codes", "budget_lines")}
+        for job_id, codes, lines in batch:
+            if incremental and job_id in stored:
+                old_codes, old_lines = stored[job_id]
+                codes = sorted(({c[0]: c for c in old_codes} | {c[0]: c for c in json.loads(codes)}).values())
+                lines = sorted(({(l[0], l[1]): l for l in old_lines} | {(l[0], l[1]): l for l in json.loads(lines)}).values())
+            elif db.vendor == "sqlite":
+                yield job_id, codes, lines  # SQLite keeps JSON as the text SQLite itself just wrote
+                continue
+            else:
+                codes, lines = json.loads(codes), json.loads(lines)
+            yield job_id, field.get_db_prep_save(codes, db), field.get_db_prep_save(lines, db)
 
-def _upsert(model, fields: list[str], rows, keys: list[str]) -> None:
-    batch = []
-    for row in rows:
-        batch.append(model(**{("job_id" if f == "job" else f): v for f, v in zip(fields, row)}))
-        if len(batch) >= CHUNK:
-            model.objects.bulk_create(batch, update_conflicts=True, unique_fields=keys, update_fields=[f for f in fields if f not in keys])
-            batch = []
-    if batch:
-        model.objects.bulk_create(batch, update_conflicts=True, unique_fields=keys, update_fields=[f for f in fields if f not in keys])
+    for batch in batched(_structures(spool), CHUNK):
+        bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
 
 
 def _job_values(row) -> dict:
@@ -238,11 +246,11 @@ def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
     new, changed, raw_only, untouched, events = [], [], [], [], []
     for row in rows:
         values = _job_values(row)
-        raw = json.loads(row[11])
         job = existing.get((row[0], row[1]))
         if job is None:
-            new.append((row, values, raw))
+            new.append((row, values))
             continue
+        raw = json.loads(row[11])
         before = {f: getattr(job, f) for f in JOB_FIELDS if getattr(job, f) != values[f]}
         if before:
             for f in before:
@@ -265,7 +273,7 @@ def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
         # One event for the jobs a refresh brings in, naming them all.
         events.append(AuditEvent(company=company, actor=user, action="erp_jobs.pulled", object_type="erpconnection",
                                  object_id=str(connection.pk), object_repr=str(connection)[:255],
-                                 after={"jobs": [f"{row[0]}/{row[1]}" for row, _, _ in new]}))
+                                 after={"jobs": [f"{row[0]}/{row[1]}" for row, _ in new]}))
     AuditEvent.objects.bulk_create(events, batch_size=500)
     return len(new), len(changed), len(raw_only) + len(untouched)
 
@@ -279,10 +287,12 @@ def _insert_new_jobs(connection, new: list, now) -> None:
     no_problems = prep("problems", [])
     fields = ["company", "connection", "erp_company_code", "job_code", *JOB_FIELDS, "raw", "status", "problems",
               "cost_code_count", "sub_job_count", "first_pulled_at", "pulled_at", "publish_status", "publish_step", "publish_error"]
+    # The spool holds each job's item as JSON text, which SQLite stores as it is.
+    raw = (lambda text: text) if db.vendor == "sqlite" else (lambda text: prep("raw", json.loads(text)))
     bulk_insert(StagedJob, fields, (
-        (connection.company_id, connection.pk, row[0], row[1], *(values[f] for f in JOB_FIELDS), prep("raw", raw),
+        (connection.company_id, connection.pk, row[0], row[1], *(values[f] for f in JOB_FIELDS), raw(row[11]),
          StagedJobStatus.READY, no_problems, 0, 0, stamp, stamp, "", "", "")
-        for row, values, raw in new
+        for row, values in new
     ))
 
 
@@ -313,10 +323,9 @@ def _revalidate_batch(connection, ids: tuple[int, ...], jobs: dict, pk_of: dict,
     subs = {pk: sub_jobs.get((jobs[pk][0], jobs[pk][1]), []) if not jobs[pk][2] else [] for pk in ids}
     every = set(ids).union(*subs.values())
     codes, pairs = defaultdict(list), defaultdict(set)
-    for job_id, code, name, parent in StagedCostCode.objects.filter(job_id__in=every).values_list("job_id", "code", "name", "parent_code"):
-        codes[job_id].append((code, name, parent))
-    for job_id, phase, category in StagedBudgetLine.objects.filter(job_id__in=every).values_list("job_id", "phase_code", "category_code"):
-        pairs[job_id].add((phase, category))
+    for job_id, job_codes, job_lines in StagedJobStructure.objects.filter(job_id__in=every).values_list("job_id", "cost_codes", "budget_lines"):
+        codes[job_id] = [(code, name, parent) for code, name, parent, _ in job_codes]
+        pairs[job_id] = {(line[0], line[1]) for line in job_lines}
     taken = _numbers_taken(connection, [jobs[pk][:2] for pk in ids])
 
     def shape(pk):

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from erpsync.erp.models import StagedCostType, StagedJob, StagedJobStatus
+from erpsync.erp.models import StagedCostType, StagedJob, StagedJobStatus, StagedJobStructure
 from erpsync.projects.models import CostCode, CostType, Project
 
 _SEGMENTS = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
@@ -53,13 +53,29 @@ def problems_for(job: JobShape, *, sub_jobs: list[JobShape] = (), number_taken: 
             [job.job_code],
         )
 
+    code_limit, description_limit = _limit(CostCode, "code"), _limit(CostCode, "description")
     for shape in [job, *sub_jobs]:
         prefix = "" if shape is job else f"Sub job {shape.job_code}: "
         codes = {code for code, _, _ in shape.cost_codes}
         parents = {parent for _, _, parent in shape.cost_codes if parent}
         phased = {phase for phase, _ in shape.budget_pairs}
-        leaves_without = sorted(c for c in codes if c not in parents and c not in phased)
+        # One pass over the codes (a refresh validates every job of the ERP); codes are unique per job.
+        leaves_without, bad_delimiter, orphans, misplaced, too_long = [], [], [], [], []
+        for code, name, parent in shape.cost_codes:
+            if code not in parents and code not in phased:
+                leaves_without.append(code)
+            well_formed = _SEGMENTS.match(code)
+            if not well_formed:
+                bad_delimiter.append(code)
+            if parent:
+                if parent not in codes:
+                    orphans.append(code)
+                elif well_formed and not code.startswith(parent + "-"):
+                    misplaced.append(code)
+            if len(code) > code_limit or len(name) > description_limit:
+                too_long.append(code)
         if leaves_without:
+            leaves_without.sort()
             n = len(leaves_without)
             add(
                 "cost_code_without_cost_type",
@@ -67,8 +83,8 @@ def problems_for(job: JobShape, *, sub_jobs: list[JobShape] = (), number_taken: 
                 f"{_listing(leaves_without)}. Assign a category to each in the ERP, then refresh.",
                 leaves_without,
             )
-        bad_delimiter = sorted(c for c in codes if not _SEGMENTS.match(c))
         if bad_delimiter:
+            bad_delimiter.sort()
             marks = sorted({ch for c in bad_delimiter for ch in c if not ch.isalnum() and ch != "-"})
             add(
                 "unsupported_delimiter",
@@ -77,21 +93,15 @@ def problems_for(job: JobShape, *, sub_jobs: list[JobShape] = (), number_taken: 
                 f"only '-' is supported: {_listing(bad_delimiter)}.",
                 bad_delimiter,
             )
-        orphans = sorted(code for code, _, parent in shape.cost_codes if parent and parent not in codes)
         if orphans:
+            orphans.sort()
             add("missing_parent", f"{prefix}cost codes name a parent the job does not have: {_listing(orphans)}.", orphans)
-        misplaced = sorted(
-            code for code, _, parent in shape.cost_codes
-            if parent and parent in codes and not code.startswith(parent + "-") and code not in bad_delimiter
-        )
         if misplaced:
+            misplaced.sort()
             add("code_outside_parent", f"{prefix}cost codes do not start with their parent's code and '-': {_listing(misplaced)}.", misplaced)
-        too_long = sorted(
-            code for code, name, _ in shape.cost_codes
-            if len(code) > _limit(CostCode, "code") or len(name) > _limit(CostCode, "description")
-        )
         if too_long:
-            add("too_long", f"{prefix}cost codes with a code over {_limit(CostCode, 'code')} or a description over {_limit(CostCode, 'description')} characters: {_listing(too_long)}.", too_long)
+            too_long.sort()
+            add("too_long", f"{prefix}cost codes with a code over {code_limit} or a description over {description_limit} characters: {_listing(too_long)}.", too_long)
         long_types = sorted(
             code for code, name in shape.cost_type_names.items()
             if len(code) > _limit(CostType, "code") or len(name) > _limit(CostType, "name")
@@ -101,12 +111,22 @@ def problems_for(job: JobShape, *, sub_jobs: list[JobShape] = (), number_taken: 
     return problems
 
 
+def structure_of(job: StagedJob) -> tuple[list, list]:
+    """The job's staged phases and job categories (see StagedJobStructure); empty if it has none."""
+    try:
+        structure = job.structure
+    except StagedJobStructure.DoesNotExist:
+        return [], []
+    return structure.cost_codes, structure.budget_lines
+
+
 def shape_of(job: StagedJob, cost_type_names: dict[str, str]) -> JobShape:
-    pairs = set(job.budget_lines.values_list("phase_code", "category_code"))
+    codes, lines = structure_of(job)
+    pairs = {(line[0], line[1]) for line in lines}
     return JobShape(
         job_code=job.job_code,
         name=job.name,
-        cost_codes=list(job.cost_codes.values_list("code", "name", "parent_code")),
+        cost_codes=[(code, name, parent) for code, name, parent, _ in codes],
         budget_pairs=pairs,
         cost_type_names={cat: cost_type_names.get(cat, "") for _, cat in pairs},
     )

@@ -1,6 +1,6 @@
 import pytest
 
-from erpsync.erp.models import AuditEvent, StagedBudgetLine, StagedCostCode, StagedJob, StagedJobStatus, SyncRun
+from erpsync.erp.models import AuditEvent, StagedJob, StagedJobStatus, StagedJobStructure, SyncRun
 from erpsync.erp.services import erp_job_archive, erp_refresh
 from erpsync.errors import PermissionRefused, SourceFailed
 
@@ -8,8 +8,7 @@ from erpsync.errors import PermissionRefused, SourceFailed
 def staging_snapshot(connection):
     return (
         sorted(StagedJob.objects.filter(connection=connection).values_list("job_code", "name", "status", "problems")),
-        sorted(StagedCostCode.objects.filter(job__connection=connection).values_list("job__job_code", "code")),
-        sorted(StagedBudgetLine.objects.filter(job__connection=connection).values_list("job__job_code", "phase_code", "category_code", "original_budget")),
+        sorted(StagedJobStructure.objects.filter(job__connection=connection).values_list("job__job_code", "cost_codes", "budget_lines")),
     )
 
 

@@ -1,0 +1,37 @@
+"""Upgrading keeps what staging held."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+
+def migrate(target):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target])
+    return executor.loader.project_state([target]).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staged_phase_and_category_rows_become_each_jobs_structure():
+    old = migrate(("erp", "0002_initial"))
+    company = old.get_model("companies", "Company").objects.create(name="Acme", slug="acme")
+    erp_connection = old.get_model("erp", "ErpConnection").objects.create(company=company, name="CMiC", kind="cmic_files", settings={})
+    job = old.get_model("erp", "StagedJob").objects.create(
+        company=company, connection=erp_connection, erp_company_code="AC01", job_code="24001", name="Harbor", pulled_at=timezone.now())
+    codes = old.get_model("erp", "StagedCostCode")
+    codes.objects.create(job=job, code="03-300", name="Cast-in-Place", parent_code="03", active=True)
+    codes.objects.create(job=job, code="03", name="Concrete", parent_code="", active=True)
+    old.get_model("erp", "StagedBudgetLine").objects.create(
+        job=job, phase_code="03-300", category_code="5000", active=False, original_budget=Decimal("1234.56"),
+        approved_changes=Decimal("-10.00"), budget_units=Decimal("12.5"), committed_cost=Decimal("99.99"), percent_complete=Decimal("40"))
+
+    new = migrate(("erp", "0003_staged_job_structure"))
+    structure = new.get_model("erp", "StagedJobStructure").objects.get(job_id=job.pk)
+    assert structure.cost_codes == [["03", "Concrete", "", True], ["03-300", "Cast-in-Place", "03", True]]
+    (line,) = structure.budget_lines
+    assert line[:3] == ["03-300", "5000", False]
+    assert [Decimal(amount) for amount in line[3:]] == [Decimal("1234.56"), Decimal("-10"), Decimal("12.5"), Decimal("99.99"), Decimal("40")]
