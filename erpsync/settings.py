@@ -144,6 +144,8 @@ CRONTASK = {"REDIS_URL": os.environ.get("ERPSYNC_REDIS_URL") or None}
 
 # How often synced projects pull their job costs (a crontab expression).
 JOB_COST_SYNC_SCHEDULE = os.environ.get("ERPSYNC_JOB_COST_SYNC_SCHEDULE", "*/15 * * * *")
+# A full refresh of incrementally refreshed connections, so deletions in the ERP are seen too.
+FULL_REFRESH_SCHEDULE = os.environ.get("ERPSYNC_FULL_REFRESH_SCHEDULE", "30 2 * * *")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

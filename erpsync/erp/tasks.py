@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 @task
-def erp_refresh_task(connection_id: int, run_id: int, user_id: int | None = None) -> None:
+def erp_refresh_task(connection_id: int, run_id: int, user_id: int | None = None, full: bool = False) -> None:
     from django.contrib.auth import get_user_model
 
     from erpsync.erp.services import erp_refresh
@@ -21,7 +21,7 @@ def erp_refresh_task(connection_id: int, run_id: int, user_id: int | None = None
     connection = ErpConnection.objects.get(pk=connection_id)
     user = get_user_model().objects.get(pk=user_id) if user_id else None
     try:
-        erp_refresh(connection=connection, user=user, run=SyncRun.objects.get(pk=run_id))
+        erp_refresh(connection=connection, user=user, run=SyncRun.objects.get(pk=run_id), full=full)
     except ApplicationError as exc:
         logger.warning("refresh of connection %s failed: %s", connection_id, exc.message)
 
@@ -57,3 +57,17 @@ def job_costs_sync_all() -> None:
     )
     for project_id in project_ids:
         job_costs_sync_task.enqueue(project_id)
+
+
+@cron(settings.FULL_REFRESH_SCHEDULE)
+@task
+def erp_full_refresh_all() -> None:
+    """Queue a full refresh of every connection that is otherwise refreshed incrementally.
+
+    Incremental refreshes see what CMiC changed, not what it deleted; the full one (nightly by
+    default) lets phases and categories deleted in the ERP leave staging too.
+    """
+    from erpsync.erp.services.refresh import erp_refresh_queue_full
+
+    for connection in ErpConnection.objects.select_related("company"):
+        erp_refresh_queue_full(connection=connection)

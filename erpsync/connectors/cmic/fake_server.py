@@ -102,6 +102,14 @@ class FakeCmic(LocalHttpServer):
             self._selections.clear()
         return changed
 
+    def delete(self, resource: str, predicate) -> int:
+        """Remove matching rows, as CMiC does without leaving an audit date behind."""
+        with self.lock:
+            before = len(self.items[resource])
+            self.items[resource] = [row for row in self.items[resource] if not predicate(row)]
+            self._selections.clear()
+            return before - len(self.items[resource])
+
     def reset_counts(self) -> None:
         self.requests.clear()
         self.rows_served.clear()

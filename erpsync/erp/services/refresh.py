@@ -8,6 +8,7 @@ refresh (`full=True`).
 """
 
 import json
+import logging
 from collections import defaultdict
 from datetime import timedelta
 from itertools import batched
@@ -38,6 +39,8 @@ from erpsync.errors import PermissionRefused
 from erpsync.projects.amounts import money, money_fits, quantity, quantity_fits
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 2000
 OVERLAP = timedelta(minutes=15)  # re-read a little of the last window, in case clocks disagree
@@ -380,3 +383,23 @@ def erp_refresh_enqueue(*, connection: ErpConnection, user) -> SyncRun:
     return run
 
 
+
+
+def erp_refresh_queue_full(*, connection: ErpConnection) -> SyncRun | None:
+    """Queue a system full refresh of a connection that supports incremental ones (None otherwise,
+    or when a refresh of it is already queued or running)."""
+    from erpsync.erp.tasks import erp_refresh_task
+
+    try:
+        incremental = getattr(connection.source(), "supports_since", False)
+    except ConnectorError as exc:
+        logger.warning("no full refresh of connection %s: %s", connection.pk, exc.message)
+        return None
+    busy = SyncRun.objects.filter(
+        connection=connection, kind=SyncRunKind.REFRESH, outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
+    ).exists()
+    if not incremental or busy:
+        return None
+    run = SyncRun.objects.create(company=connection.company, connection=connection, kind=SyncRunKind.REFRESH)
+    transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, None, full=True))
+    return run

@@ -2,12 +2,14 @@
 
 from decimal import Decimal
 
+from django.core.management import call_command
 from django.db.models import Sum
 
 import pytest
 
 from erpsync.erp.models import ErpConnection, StagedJob, StagedJobStructure, SyncRun
 from erpsync.erp.services import erp_job_import, erp_refresh, job_costs_sync
+from erpsync.erp.tasks import erp_full_refresh_all
 from erpsync.errors import SourceFailed
 from erpsync.projects.models import CostTransaction, JobCost
 
@@ -102,3 +104,28 @@ def test_a_job_cost_sync_after_the_first_reads_only_new_postings(cmic, fake, pm)
     assert run.counts["cost_transactions_added"] == 1
     after = JobCost.objects.filter(budget_line__project=project).aggregate(total=Sum("job_to_date_cost"))["total"]
     assert after - before == Decimal("100.01")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_full_refresh_lets_phases_deleted_in_cmic_leave_staging(cmic, fake, django_capture_on_commit_callbacks):
+    erp_refresh(connection=cmic)
+    job = StagedJob.objects.get(job_code="25101")
+    phase = next(code for code, _, parent, _ in job.structure.cost_codes if parent)
+    fake.delete("jcjobcategory", lambda r: (r["JcatJobCode"], r["JcatPhsCode"]) == ("25101", phase))
+    assert fake.delete("jcjobcostcodes", lambda r: (r["GjjpJobCode"], r["GjjpCode"]) == ("25101", phase)) == 1
+
+    erp_refresh(connection=cmic)  # incremental: a deletion leaves no audit date to find
+    assert phase in {code for code, _, _, _ in StagedJob.objects.get(job_code="25101").structure.cost_codes}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erp_full_refresh_all.call()
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    run = SyncRun.objects.filter(kind="refresh").latest("pk")
+    assert (run.outcome, run.counts["incremental"], run.started_by) == ("succeeded", False, None)
+    assert phase not in {code for code, _, _, _ in StagedJob.objects.get(job_code="25101").structure.cost_codes}
+
+
+def test_the_nightly_full_refresh_leaves_export_folders_alone(connection, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        erp_full_refresh_all.call()
+    assert not queued and not SyncRun.objects.exists()
