@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_date
 
 from erpsync.companies.models import Membership
 from erpsync.companies.permissions import REFRESH_REQUIREMENT, can_refresh_erp
+from erpsync.connectors import registry
 from erpsync.connectors.base import ConnectorError
 from erpsync.erp.models import (
     AuditEvent,
@@ -192,7 +193,7 @@ def _structures(spool: Spool):
 
 def _write_structures(spool: Spool, *, incremental: bool) -> None:
     """Store the pulled structure of each job; an incremental pull's rows replace or join the stored ones."""
-    field = StagedJobStructure._meta.get_field("cost_codes")
+    json_field = StagedJobStructure._meta.get_field("cost_codes")  # prepares any JSON value for the database
 
     def rows(batch):
         if incremental:
@@ -208,7 +209,7 @@ def _write_structures(spool: Spool, *, incremental: bool) -> None:
                 continue
             else:
                 codes, lines = json.loads(codes), json.loads(lines)
-            yield job_id, field.get_db_prep_save(codes, db), field.get_db_prep_save(lines, db)
+            yield job_id, json_field.get_db_prep_save(codes, db), json_field.get_db_prep_save(lines, db)
 
     for batch in batched(_structures(spool), CHUNK):
         bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
@@ -391,9 +392,9 @@ def erp_refresh_queue_full(*, connection: ErpConnection) -> SyncRun | None:
     from erpsync.erp.tasks import erp_refresh_task
 
     try:
-        incremental = getattr(connection.source(), "supports_since", False)
-    except ConnectorError as exc:
-        logger.warning("no full refresh of connection %s: %s", connection.pk, exc.message)
+        incremental = getattr(registry.source_class(connection.kind), "supports_since", False)
+    except ValueError as exc:
+        logger.warning("no full refresh of connection %s: %s", connection.pk, exc)
         return None
     busy = SyncRun.objects.filter(
         connection=connection, kind=SyncRunKind.REFRESH, outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
