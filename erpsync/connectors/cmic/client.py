@@ -1,15 +1,14 @@
 """CMiC's REST API (Oracle ADF Business Components): auth, paging and plain-worded refusals."""
 
-import json
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 
 import httpx
 
 from erpsync.connectors.base import ConnectorError
 from erpsync.connectors.cmic.mapping import RESOURCES
+from erpsync.connectors.cmic.pages import envelope_items
 from erpsync.connectors.http import HttpClient, RetryPolicy
 
 MAX_PAGE = 1000  # CMiC answers HTTP 400 above this
@@ -101,11 +100,12 @@ class CmicClient:
         detail = response.text[:200].strip()
         return ConnectorError(f"CMiC refused the request for {name} (HTTP {status}){': ' + detail if detail else ''}.")
 
-    def pages(self, entity: str, *, q: list[str] = (), order_by: str = "") -> Iterator[tuple[int, list[dict]]]:
+    def pages(self, entity: str, *, q: list[str] = (), order_by: str = "", decode=None) -> Iterator[tuple[int, list]]:
         """Yield (offset, items) page by page while CMiC says there is more.
 
-        The next page is fetched while the caller works on this one, so CMiC's time to answer
-        and ours to stage overlap.
+        `decode(body, offset)` turns a page's body into (items, hasMore); by default the items
+        are the decoded JSON objects. The next page is fetched and decoded while the caller
+        works on this one, so CMiC's time to answer and ours to stage overlap.
         """
         name = self.resource_name(entity)
         order = order_by or self.resources.get(entity, {}).get("order_by") or ("default" if name in ORDER_BY_DEFAULT else "")
@@ -114,26 +114,19 @@ class CmicClient:
             params["q"] = ";".join(q)
         if order:
             params["orderBy"] = order
+        decode = decode or (lambda body, offset: envelope_items(body, name, offset))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmic-page") as pool:
-            pending = pool.submit(self._page, entity, name, params, 0)
+            pending = pool.submit(self._page, entity, params, 0, decode)
             while pending is not None:
                 offset, items, has_more = pending.result()
                 following = offset + len(items)
-                pending = pool.submit(self._page, entity, name, params, following) if has_more and items else None
+                pending = pool.submit(self._page, entity, params, following, decode) if has_more and items else None
                 yield offset, items
 
-    def _page(self, entity: str, name: str, params: dict, offset: int) -> tuple[int, list[dict], bool]:
+    def _page(self, entity: str, params: dict, offset: int, decode) -> tuple[int, list, bool]:
         response = self.get(entity, params={**params, "offset": offset})
-        try:
-            body = json.loads(response.text, parse_float=Decimal)
-        except ValueError:
-            raise ConnectorError(f"CMiC answered {name} at offset {offset} with something that is not JSON "
-                                 f"({response.text[:60]!r}…); nothing was changed.", permanent=False) from None
-        items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not isinstance(body.get("hasMore", False), bool):
-            raise ConnectorError(f"CMiC answered {name} at offset {offset} without a list of items; nothing was changed.",
-                                 permanent=False)
-        return offset, items, body.get("hasMore", False)
+        items, has_more = decode(response.content, offset)
+        return offset, items, has_more
 
     def describe(self, entity: str) -> dict:
         response = self.get(entity, suffix="/describe")

@@ -8,6 +8,7 @@ import httpx
 from erpsync.connectors.base import CheckResult, ConnectorError
 from erpsync.connectors.cmic.client import CmicClient, describe_attributes, quote_value
 from erpsync.connectors.cmic.mapping import RESOURCES, CmicMapper
+from erpsync.connectors.cmic.pages import PageDecoder, checked_items
 from erpsync.connectors.http import RetryPolicy
 
 
@@ -64,23 +65,33 @@ class CmicRestSource:
     def cost_transactions(self, *, since=None, job_codes=None):
         yield from self._records("cost_transactions", self.mapper.cost_transaction, since=since, job_codes=job_codes)
 
+    def staging_batches(self, entity: str, *, since: datetime | None = None):
+        """Staging rows page by page (see connectors.base), decoded the fast way where a page allows."""
+        decode = PageDecoder(self.mapper, entity, self.client.resource_name(entity))
+        for q in self._filters(entity, since=since):
+            for _, rows in self.client.pages(entity, q=q, decode=decode):
+                yield rows
+
     # --- paging --------------------------------------------------------------------------
 
-    def _records(self, entity: str, make, *, since: datetime | None = None, job_codes: set[str] | None = None):
+    def _filters(self, entity: str, *, since: datetime | None = None, job_codes: set[str] | None = None) -> list[list[str]]:
+        """The q conditions of each query that together read what is asked: per company, and per job if asked."""
         attrs = self.mapper.attrs[entity]
-        name = self.client.resource_name(entity)
+        filters = []
         for company_code in self.company_codes:
             base = [f"{attrs['company_code']}={quote_value(company_code)}"]
             if since is not None and RESOURCES[entity].audit_attribute:
-                audit = self.mapper.attrs[entity].get("updated_at") or RESOURCES[entity].audit_attribute
+                audit = attrs.get("updated_at") or RESOURCES[entity].audit_attribute
                 base.append(f"{audit}>{quote_value(since.isoformat(timespec='seconds'))}")
-            filters = [base + [f"{attrs['job_code']}={quote_value(code)}"] for code in sorted(job_codes)] if job_codes else [base]
-            for q in filters:
-                for offset, items in self.client.pages(entity, q=q):
-                    for index, item in enumerate(items):
-                        if not isinstance(item, dict):
-                            raise ConnectorError(f"{name} offset {offset} item {index + 1} is not an object.")
-                        yield make(item, f"{name} offset {offset} item {index + 1}")
+            filters += [base + [f"{attrs['job_code']}={quote_value(code)}"] for code in sorted(job_codes)] if job_codes else [base]
+        return filters
+
+    def _records(self, entity: str, make, *, since: datetime | None = None, job_codes: set[str] | None = None):
+        name = self.client.resource_name(entity)
+        for q in self._filters(entity, since=since, job_codes=job_codes):
+            for offset, items in self.client.pages(entity, q=q):
+                for where, item in checked_items(items, name, offset):
+                    yield make(item, where)
 
 
 _CLIENT_SETTINGS = {"auth", "client_id", "user_id", "password", "token_url", "oauth_client_id", "client_secret", "scope",

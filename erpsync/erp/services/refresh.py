@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_date
 from erpsync.companies.models import Membership
 from erpsync.companies.permissions import REFRESH_REQUIREMENT, can_refresh_erp
 from erpsync.connectors import registry
-from erpsync.connectors.base import ConnectorError
+from erpsync.connectors.base import ConnectorError, staging_batches_of
 from erpsync.erp.models import (
     AuditEvent,
     ErpConnection,
@@ -34,7 +34,7 @@ from erpsync.erp.models import (
     SyncRunOutcome,
 )
 from erpsync.erp.services.runs import sync_run_recording
-from erpsync.erp.services.spool import Spool, dumps
+from erpsync.erp.services.spool import Spool
 from erpsync.erp.services.validate import JobShape, problems_for
 from erpsync.errors import PermissionRefused
 from erpsync.projects.amounts import money, money_fits, quantity, quantity_fits
@@ -82,32 +82,30 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
     return run
 
 
+PULL = [  # (entity, spool table, progress label), in the order they are read
+    ("cost_types", "cost_types", "Reading cost types"),
+    ("jobs", "jobs", "Reading jobs"),
+    ("cost_codes", "codes", "Reading cost codes"),
+    ("budget_lines", "lines", "Reading budget lines"),
+]
+
+
 def _pull(source, spool: Spool, since, report) -> None:
-    report(0, 5, "Reading cost types")
-    spool.add("cost_types", ((r.company_code, r.code, r.name, r.parent_code, r.where) for r in source.cost_types()))
-    report(1, 5, "Reading jobs")
-    spool.add("jobs", (
-        (r.company_code, r.job_code, r.controlling_code, r.name, r.status, r.address, r.city, r.state, r.zip,
-         r.start_date.isoformat() if r.start_date else None, r.end_date.isoformat() if r.end_date else None,
-         dumps(dict(r.raw)), r.where)
-        for r in source.jobs(since=since)
-    ))
-    report(2, 5, "Reading cost codes")
-    spool.add("codes", ((r.company_code, r.job_code, r.code, r.name, r.parent_code, r.active, r.where)
-                        for r in source.cost_codes(since=since)))
-    report(3, 5, "Reading budget lines")
+    for step, (entity, table, label) in enumerate(PULL):
+        report(step, len(PULL) + 1, label)
+        batches = staging_batches_of(source, entity, since=since)
+        spool.add(table, map(_amounts_fit, batches) if entity == "budget_lines" else batches)
 
-    def lines():
-        for r in source.budget_lines(since=since):
-            budget, changes, units, committed = r.original_budget, r.approved_changes, r.budget_units, r.committed_cost
-            if not (money_fits(budget) and money_fits(changes) and money_fits(committed) and quantity_fits(units)):
-                for amount in (budget, changes, committed):
-                    money(amount, r.where)  # raises, naming the amount and where it is
-                quantity(units, r.where)
-            yield (r.company_code, r.job_code, r.phase_code, r.category_code, r.active, str(budget), str(changes), str(units),
-                   str(committed), str(r.percent_complete), r.where)
 
-    spool.add("lines", lines())
+def _amounts_fit(batch: list[tuple]) -> list[tuple]:
+    """Refuse a budget line whose amounts the registry cannot store exactly, naming it."""
+    for row in batch:
+        budget, changes, units, committed = row[5:9]
+        if not (money_fits(budget) and money_fits(changes) and money_fits(committed) and quantity_fits(units)):
+            for amount in (budget, changes, committed):
+                money(amount, row[-1])  # raises, naming the amount and where it is
+            quantity(units, row[-1])
+    return batch
 
 
 def _check(connection, spool: Spool, *, incremental: bool) -> None:
@@ -216,7 +214,7 @@ def _write_structures(spool: Spool, *, incremental: bool) -> None:
 
 
 def _job_values(row) -> dict:
-    _, _, controlling, name, status, address, city, state, zip_code, start, end, _, _ = row
+    _, _, name, controlling, status, address, city, state, zip_code, start, end, _, _ = row
     return {"controlling_code": controlling, "name": name, "erp_status": status, "address": address, "city": city,
             "state": state, "zip": zip_code, "start_date": parse_date(start) if start else None,
             "end_date": parse_date(end) if end else None}

@@ -4,19 +4,20 @@ The pull is written here as it arrives (a key given twice is refused, naming bot
 checked with a few SQL queries, and then applied to staging in one short transaction.
 """
 
-import json
 import sqlite3
 import tempfile
-from itertools import batched
+from decimal import Decimal
 from pathlib import Path
 
 from erpsync.connectors.base import ConnectorError
 
 CHUNK = 2000
 
+sqlite3.register_adapter(Decimal, str)  # amounts are kept as their exact text (Django's SQLite backend does the same)
+
 SCHEMA = """
 CREATE TABLE cost_types (company TEXT, code TEXT, name TEXT, parent TEXT, "where" TEXT);
-CREATE TABLE jobs (company TEXT, job TEXT, controlling TEXT, name TEXT, status TEXT, address TEXT, city TEXT, state TEXT,
+CREATE TABLE jobs (company TEXT, job TEXT, name TEXT, controlling TEXT, status TEXT, address TEXT, city TEXT, state TEXT,
     zip TEXT, start_date TEXT, end_date TEXT, raw TEXT, "where" TEXT);
 CREATE TABLE codes (company TEXT, job TEXT, code TEXT, name TEXT, parent TEXT, active INT, "where" TEXT);
 CREATE TABLE lines (company TEXT, job TEXT, phase TEXT, category TEXT, active INT, original_budget TEXT, approved_changes TEXT,
@@ -48,17 +49,18 @@ class Spool:
     def __exit__(self, *exc):
         self.close()
 
-    def add(self, table: str, rows) -> int:
-        """Write rows (tuples, `where` last), then refuse a key given twice, naming both places.
+    def add(self, table: str, batches) -> int:
+        """Write batches of rows (lists of tuples, `where` last), then refuse a key given twice, naming both places.
 
         Rows are appended unindexed as they arrive; the key index is built once at the end,
         which is several times faster than keeping it up to date row by row.
         """
         count = 0
+        insert = f"INSERT INTO {table} VALUES ({', '.join('?' * len(self.columns(table)))})"
         with self.db:
-            for chunk in batched(rows, CHUNK):
-                self.db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(chunk[0]))})", chunk)
-                count += len(chunk)
+            for batch in batches:
+                self.db.executemany(insert, batch)
+                count += len(batch)
         keys = ", ".join(KEYS[table])
         try:
             with self.db:
@@ -105,6 +107,3 @@ class Spool:
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
-
-def dumps(value) -> str:
-    return json.dumps(value, default=str)
