@@ -147,14 +147,15 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
         "erp_company_code", "job_code", "pk").iterator(chunk_size=CHUNK))
     touched = {pk for (pk,) in spool.rows("""SELECT i.id FROM (SELECT company, job FROM jobs UNION SELECT company, job FROM codes
         UNION SELECT company, job FROM lines) JOIN job_ids i USING (company, job)""")}
+    pulled = set()  # jobs whose whole structure is in the spool
     if not incremental:
         # A full pull is the whole truth about the jobs it lists: phases it no longer has go.
-        pulled = [pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")]
-        for chunk in batched(pulled, 500):
+        pulled = {pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")}
+        for chunk in batched(sorted(pulled), 500):
             StagedJobStructure.objects.filter(job_id__in=chunk).delete()
     _write_structures(spool, incremental=incremental)
     report(5, 5, "Checking jobs")
-    _revalidate(connection, touched)
+    _revalidate(connection, touched, spool=spool, pulled=pulled)
     return {
         "jobs": spool.count("jobs"),
         "new": created,
@@ -298,8 +299,12 @@ def _insert_new_jobs(connection, new: list, now) -> None:
     ))
 
 
-def _revalidate(connection, touched: set[int]) -> None:
-    """Store the problems of every job whose data changed (and of its control job), read from staging."""
+def _revalidate(connection, touched: set[int], *, spool: Spool | None = None, pulled: set[int] = frozenset()) -> None:
+    """Store the problems of every job whose data changed (and of its control job).
+
+    A job's phases and categories are read from the spool where the pull has all of them
+    (`pulled`: a full refresh's jobs), from staging otherwise.
+    """
     jobs = {
         pk: (company_code, code, controlling, name, status)
         for pk, company_code, code, controlling, name, status in StagedJob.objects.filter(connection=connection).values_list(
@@ -317,18 +322,36 @@ def _revalidate(connection, touched: set[int]) -> None:
             affected.add(pk_of[(company_code, controlling)])
     names = {(c, code): name for c, code, name in StagedCostType.objects.filter(connection=connection).values_list(
         "erp_company_code", "code", "name")}
+    taken = _numbers_taken(connection, [jobs[pk][:2] for pk in affected])
     for chunk in batched(sorted(affected), CHUNK):
-        _revalidate_batch(connection, chunk, jobs, pk_of, sub_jobs, names)
+        _revalidate_batch(chunk, jobs, pk_of, sub_jobs, names, taken, spool, pulled)
 
 
-def _revalidate_batch(connection, ids: tuple[int, ...], jobs: dict, pk_of: dict, sub_jobs: dict, names: dict) -> None:
-    subs = {pk: sub_jobs.get((jobs[pk][0], jobs[pk][1]), []) if not jobs[pk][2] else [] for pk in ids}
-    every = set(ids).union(*subs.values())
+def _structure_parts(every: set[int], spool: Spool | None, pulled: set[int]) -> tuple[dict, dict]:
+    """(job id → [(code, name, parent)], job id → {(phase, category)}) for these jobs."""
     codes, pairs = defaultdict(list), defaultdict(set)
-    for job_id, job_codes, job_lines in StagedJobStructure.objects.filter(job_id__in=every).values_list("job_id", "cost_codes", "budget_lines"):
+    spooled = sorted(every & pulled) if spool is not None else []
+    for chunk in batched(spooled, 5000):
+        marks = ", ".join("?" * len(chunk))
+        for job_id, code, name, parent in spool.rows(
+                f"SELECT i.id, c.code, c.name, c.parent FROM job_ids i CROSS JOIN codes c USING (company, job) WHERE i.id IN ({marks})", chunk):
+            codes[job_id].append((code, name, parent))
+        for job_id, phase, category in spool.rows(
+                f"SELECT i.id, l.phase, l.category FROM job_ids i CROSS JOIN lines l USING (company, job) WHERE i.id IN ({marks})", chunk):
+            pairs[job_id].add((phase, category))
+    stored = every.difference(spooled)
+    for job_id, job_codes, job_lines in StagedJobStructure.objects.filter(job_id__in=stored).values_list(
+            "job_id", "cost_codes", "budget_lines"):
         codes[job_id] = [(code, name, parent) for code, name, parent, _ in job_codes]
         pairs[job_id] = {(line[0], line[1]) for line in job_lines}
-    taken = _numbers_taken(connection, [jobs[pk][:2] for pk in ids])
+    return codes, pairs
+
+
+def _revalidate_batch(ids: tuple[int, ...], jobs: dict, pk_of: dict, sub_jobs: dict, names: dict, taken: set,
+                      spool: Spool | None, pulled: set[int]) -> None:
+    subs = {pk: sub_jobs.get((jobs[pk][0], jobs[pk][1]), []) if not jobs[pk][2] else [] for pk in ids}
+    every = set(ids).union(*subs.values())
+    codes, pairs = _structure_parts(every, spool, pulled)
 
     def shape(pk):
         company_code, code, _, name, _ = jobs[pk]
@@ -353,15 +376,19 @@ def _revalidate_batch(connection, ids: tuple[int, ...], jobs: dict, pk_of: dict,
 
 
 def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Job keys whose code is already the number of a project not linked to that job."""
+    """Job keys whose code is already the number of a project not linked to that job.
+
+    The company's projects are read in one pass: there are at most as many as its project
+    limit allows, while a refresh may check tens of thousands of jobs.
+    """
     by_code = defaultdict(list)
     for key in job_keys:
         by_code[key[1]].append(key)
     taken = set()
-    rows = Project.objects.filter(company=connection.company, project_number__in=list(by_code)).values_list(
-        "project_number", "erp_kind", "erp_company_code", "erp_job_code")
+    rows = Project.objects.filter(company=connection.company).values_list(
+        "project_number", "erp_kind", "erp_company_code", "erp_job_code").iterator(chunk_size=CHUNK)
     for number, kind, company_code, job_code in rows:
-        for key in by_code[number]:
+        for key in by_code.get(number, ()):
             if (kind, company_code, job_code) != (connection.kind, key[0], key[1]):
                 taken.add(key)
     return taken

@@ -70,3 +70,20 @@ def test_a_sub_jobs_problems_block_its_control_job(connection, export):
     export.write()
     found = problems(connection)
     assert found[0]["message"].startswith("Sub job 24001-01: 1 cost code has no cost type: 02-100.")
+
+
+def test_a_refresh_stores_the_problems_a_fresh_check_finds(company, tmp_path):
+    """The refresh checks jobs from its pull; a check read back from staging agrees, job by job."""
+    from erpsync.demo import generator
+    from erpsync.erp.models import ErpConnection
+
+    generator.generate(tmp_path, generator.Plan(control_jobs=30, sub_jobs=2, large_job_phases=0, transactions_per_line=(0, 0)))
+    connection = ErpConnection.objects.create(company=company, name="CMiC", kind="cmic_files", settings={"folder": str(tmp_path)})
+    erp_refresh(connection=connection)
+    some_job = StagedJob.objects.filter(controlling_code="").order_by("job_code")[3]
+    Project.objects.create(company=company, project_number=some_job.job_code, name="Typed by hand")
+    erp_refresh(connection=connection, full=True)
+    jobs = list(StagedJob.objects.filter(connection=connection))
+    assert sum(1 for job in jobs if job.problems) >= 3  # the demo's blocked jobs and the number taken by hand
+    for job in jobs:
+        assert job.problems == erp_job_validate(job=job), job.job_code
