@@ -69,12 +69,11 @@ class PageDecoder:
 
     def __init__(self, mapper: CmicMapper, entity: str, name: str):
         self.mapper, self.entity, self.name = mapper, entity, name
-        self._careful_row: Callable = {
+        self._careful_row: Callable | None = {
             "cost_codes": lambda item, where: cost_code_row(mapper.cost_code(item, where)),
             "budget_lines": lambda item, where: budget_line_row(mapper.budget_line(item, where)),
             "cost_types": lambda item, where: cost_type_row(mapper.cost_type(item, where)),
-            "jobs": lambda item, where: job_row(mapper.job(item, where)),
-        }[entity]
+        }.get(entity)  # jobs: see _jobs
         self._typed = self._fast = None
         if entity in _FIELDS:
             attributes = mapper.attrs[entity]
@@ -103,18 +102,18 @@ class PageDecoder:
                 if rows is not None:
                     return rows, page.hasMore
         items, has_more = envelope_items(body, self.name, offset)
-        rows = [self._careful_row(item, where) for where, item in checked_items(items, self.name, offset)]
         if self.entity == "jobs":
-            rows = self._with_raw_text(body, rows)
-        return rows, has_more
+            return self._jobs(body, items, offset), has_more
+        return [self._careful_row(item, where) for where, item in checked_items(items, self.name, offset)], has_more
 
-    def _with_raw_text(self, body: bytes, rows: list[tuple]) -> list[tuple]:
+    def _jobs(self, body: bytes, items: list, offset: int) -> list[tuple]:
         """Jobs keep each item as CMiC sent it: its JSON text, numbers as written."""
         try:
-            texts = self._raw.decode(body).items
-        except msgspec.MsgspecError:
-            return rows
-        return [(*row[:-2], bytes(text).decode(), row[-1]) for row, text in zip(rows, texts, strict=True)]
+            texts = [bytes(text).decode() for text in self._raw.decode(body).items]
+        except msgspec.MsgspecError:  # JSON only the standard library reads: keep the item as decoded
+            texts = [None] * len(items)
+        return [job_row(self.mapper.job(item, where), text)
+                for (where, item), text in zip(checked_items(items, self.name, offset), texts, strict=True)]
 
     # --- the fast loops: None means "read this page the careful way" ------------------------
 
