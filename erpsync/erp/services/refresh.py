@@ -331,6 +331,7 @@ def _structure_parts(every: set[int], spool: Spool | None, pulled: set[int]) -> 
     """(job id → [(code, name, parent)], job id → {(phase, category)}) for these jobs."""
     codes, pairs = defaultdict(list), defaultdict(set)
     spooled = sorted(every & pulled) if spool is not None else []
+    # CROSS JOIN keeps SQLite's join order: each asked job first, then its rows by the key index.
     for chunk in batched(spooled, 5000):
         marks = ", ".join("?" * len(chunk))
         for job_id, code, name, parent in spool.rows(
