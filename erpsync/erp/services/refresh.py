@@ -35,7 +35,7 @@ from erpsync.erp.models import (
 )
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.spool import Spool
-from erpsync.erp.services.validate import JobShape, problems_for
+from erpsync.erp.services.validate import JobShape, job_problems, prefixed, shape_problems
 from erpsync.errors import PermissionRefused
 from erpsync.projects.amounts import money, money_fits, quantity, quantity_fits
 from erpsync.projects.bulk import bulk_insert
@@ -147,15 +147,16 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
         "erp_company_code", "job_code", "pk").iterator(chunk_size=CHUNK))
     touched = {pk for (pk,) in spool.rows("""SELECT i.id FROM (SELECT company, job FROM jobs UNION SELECT company, job FROM codes
         UNION SELECT company, job FROM lines) JOIN job_ids i USING (company, job)""")}
-    pulled = set()  # jobs whose whole structure is in the spool
+    checked = None  # a full pull checks its jobs' cost codes while writing their structure
     if not incremental:
         # A full pull is the whole truth about the jobs it lists: phases it no longer has go.
-        pulled = {pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")}
-        for chunk in batched(sorted(pulled), 500):
+        pulled = [pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")]
+        for chunk in batched(pulled, 500):
             StagedJobStructure.objects.filter(job_id__in=chunk).delete()
-    _write_structures(spool, incremental=incremental)
+        checked = dict.fromkeys(pulled, (0, []))  # a pulled job without phases or categories has none left
+    _write_structures(spool, incremental=incremental, checked=checked)
     report(5, 5, "Checking jobs")
-    _revalidate(connection, touched, spool=spool, pulled=pulled)
+    _revalidate(connection, touched, checked=checked or {})
     return {
         "jobs": spool.count("jobs"),
         "new": created,
@@ -168,7 +169,7 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
 
 
 def _structures(spool: Spool):
-    """(job id, phases, job categories) of every job with rows in the pull, as JSON text.
+    """(job id, ERP company, phases, job categories) of every job with rows in the pull, as JSON text.
 
     SQLite builds each job's documents from the spool's key indexes (so in key order), and
     only one job's documents are in memory at once.
@@ -187,27 +188,36 @@ def _structures(spool: Spool):
             job_codes, code_row = code_row[2], next(codes, None)
         if line_row is not None and line_row[:2] == key:
             job_lines, line_row = line_row[2], next(lines, None)
-        yield ids[key], job_codes, job_lines
+        yield ids[key], key[0], job_codes, job_lines
 
 
-def _write_structures(spool: Spool, *, incremental: bool) -> None:
-    """Store the pulled structure of each job; an incremental pull's rows replace or join the stored ones."""
+def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None = None) -> None:
+    """Store the pulled structure of each job; an incremental pull's rows replace or join the stored ones.
+
+    With `checked` (a full pull, where the spool holds each pulled job's whole structure), each
+    job's cost codes are checked on the way, so nothing is read back: job id → (cost-code count,
+    cost-code problems).
+    """
     json_field = StagedJobStructure._meta.get_field("cost_codes")  # prepares any JSON value for the database
+    names = None
+    if checked is not None:
+        names = {(c, code): name for c, code, name in spool.rows("SELECT company, code, name FROM cost_types")}
 
     def rows(batch):
         if incremental:
             stored = {job_id: (codes, lines) for job_id, codes, lines in StagedJobStructure.objects.filter(
-                job_id__in=[job_id for job_id, _, _ in batch]).values_list("job_id", "cost_codes", "budget_lines")}
-        for job_id, codes, lines in batch:
+                job_id__in=[job_id for job_id, _, _, _ in batch]).values_list("job_id", "cost_codes", "budget_lines")}
+        for job_id, company_code, codes_text, lines_text in batch:
+            codes, lines = json.loads(codes_text), json.loads(lines_text)
+            if checked is not None:
+                checked[job_id] = _checked_shape(company_code, codes, lines, names)
             if incremental and job_id in stored:
                 old_codes, old_lines = stored[job_id]
-                codes = sorted(({c[0]: c for c in old_codes} | {c[0]: c for c in json.loads(codes)}).values())
-                lines = sorted(({(l[0], l[1]): l for l in old_lines} | {(l[0], l[1]): l for l in json.loads(lines)}).values())
+                codes = sorted(({c[0]: c for c in old_codes} | {c[0]: c for c in codes}).values())
+                lines = sorted(({(l[0], l[1]): l for l in old_lines} | {(l[0], l[1]): l for l in lines}).values())
             elif db.vendor == "sqlite":
-                yield job_id, codes, lines  # SQLite keeps JSON as the text SQLite itself just wrote
+                yield job_id, codes_text, lines_text  # SQLite keeps JSON as the text SQLite itself just wrote
                 continue
-            else:
-                codes, lines = json.loads(codes), json.loads(lines)
             yield job_id, json_field.get_db_prep_save(codes, db), json_field.get_db_prep_save(lines, db)
 
     for batch in batched(_structures(spool), CHUNK):
@@ -299,11 +309,11 @@ def _insert_new_jobs(connection, new: list, now) -> None:
     ))
 
 
-def _revalidate(connection, touched: set[int], *, spool: Spool | None = None, pulled: set[int] = frozenset()) -> None:
+def _revalidate(connection, touched: set[int], *, checked: dict) -> None:
     """Store the problems of every job whose data changed (and of its control job).
 
-    A job's phases and categories are read from the spool where the pull has all of them
-    (`pulled`: a full refresh's jobs), from staging otherwise.
+    `checked` holds the cost-code count and problems of jobs already checked from the pull;
+    the others' are read from staging.
     """
     jobs = {
         pk: (company_code, code, controlling, name, status)
@@ -324,50 +334,45 @@ def _revalidate(connection, touched: set[int], *, spool: Spool | None = None, pu
         "erp_company_code", "code", "name")}
     taken = _numbers_taken(connection, [jobs[pk][:2] for pk in affected])
     for chunk in batched(sorted(affected), CHUNK):
-        _revalidate_batch(chunk, jobs, pk_of, sub_jobs, names, taken, spool, pulled)
+        _revalidate_batch(chunk, jobs, pk_of, sub_jobs, names, taken, checked)
 
 
-def _structure_parts(every: set[int], spool: Spool | None, pulled: set[int]) -> tuple[dict, dict]:
-    """(job id → [(code, name, parent)], job id → {(phase, category)}) for these jobs."""
-    codes, pairs = defaultdict(list), defaultdict(set)
-    spooled = sorted(every & pulled) if spool is not None else []
-    # CROSS JOIN keeps SQLite's join order: each asked job first, then its rows by the key index.
-    for chunk in batched(spooled, 5000):
-        marks = ", ".join("?" * len(chunk))
-        for job_id, code, name, parent in spool.rows(
-                f"SELECT i.id, c.code, c.name, c.parent FROM job_ids i CROSS JOIN codes c USING (company, job) WHERE i.id IN ({marks})", chunk):
-            codes[job_id].append((code, name, parent))
-        for job_id, phase, category in spool.rows(
-                f"SELECT i.id, l.phase, l.category FROM job_ids i CROSS JOIN lines l USING (company, job) WHERE i.id IN ({marks})", chunk):
-            pairs[job_id].add((phase, category))
-    stored = every.difference(spooled)
-    for job_id, job_codes, job_lines in StagedJobStructure.objects.filter(job_id__in=stored).values_list(
-            "job_id", "cost_codes", "budget_lines"):
-        codes[job_id] = [(code, name, parent) for code, name, parent, _ in job_codes]
-        pairs[job_id] = {(line[0], line[1]) for line in job_lines}
-    return codes, pairs
+def _checked_shape(company_code: str, codes: list, lines: list, names: dict) -> tuple[int, list[dict]]:
+    """(cost-code count, cost-code problems) of a job's structure documents."""
+    pairs = {(line[0], line[1]) for line in lines}
+    shape = JobShape(job_code="", name="", cost_codes=[(code[0], code[1], code[2]) for code in codes], budget_pairs=pairs,
+                     cost_type_names={cat: names.get((company_code, cat), "") for cat in {cat for _, cat in pairs}})
+    return len(codes), shape_problems(shape)
+
+
+def _check_stored(ids: set[int], jobs: dict, names: dict) -> dict:
+    found = dict.fromkeys(ids, (0, []))  # a job without a structure has no cost codes
+    for job_id, codes, lines in StagedJobStructure.objects.filter(job_id__in=ids).values_list("job_id", "cost_codes", "budget_lines"):
+        found[job_id] = _checked_shape(jobs[job_id][0], codes, lines, names)
+    return found
 
 
 def _revalidate_batch(ids: tuple[int, ...], jobs: dict, pk_of: dict, sub_jobs: dict, names: dict, taken: set,
-                      spool: Spool | None, pulled: set[int]) -> None:
+                      checked: dict) -> None:
     subs = {pk: sub_jobs.get((jobs[pk][0], jobs[pk][1]), []) if not jobs[pk][2] else [] for pk in ids}
     every = set(ids).union(*subs.values())
-    codes, pairs = _structure_parts(every, spool, pulled)
-
-    def shape(pk):
-        company_code, code, _, name, _ = jobs[pk]
-        return JobShape(job_code=code, name=name, cost_codes=codes[pk], budget_pairs=pairs[pk],
-                        cost_type_names={cat: names.get((company_code, cat), "") for cat in {cat for _, cat in pairs[pk]}})
+    parts = {pk: checked[pk] for pk in every if pk in checked}
+    parts.update(_check_stored(every.difference(parts), jobs, names))
 
     alike = defaultdict(list)  # most jobs have no problems and few distinct counts: one UPDATE per kind, not per job
     for pk in ids:
-        company_code, code, controlling, _, _ = jobs[pk]
+        company_code, code, controlling, name, _ = jobs[pk]
         problems = []
         if controlling and (company_code, controlling) not in pk_of:
             problems.append({"code": "missing_controlling_job", "items": [controlling],
                              "message": f"This sub job's controlling job {controlling} is not in the ERP."})
-        problems += problems_for(shape(pk), sub_jobs=[shape(s) for s in subs[pk]], number_taken=(company_code, code) in taken)
-        counts = (len(codes[pk]), len(subs[pk]))
+        # The same problems, in the same order, as problems_for gives for the job and its sub jobs.
+        problems += job_problems(JobShape(job_code=code, name=name), number_taken=(company_code, code) in taken)
+        count, own = parts[pk]
+        problems += own
+        for sub in subs[pk]:
+            problems += prefixed(parts[sub][1], jobs[sub][1])
+        counts = (count, len(subs[pk]))
         if problems:
             StagedJob.objects.filter(pk=pk).update(problems=problems, cost_code_count=counts[0], sub_job_count=counts[1])
         else:
