@@ -3,9 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from erpsync.companies.models import Company
-
-MONEY = {"max_digits": 16, "decimal_places": 2, "default": 0}
-QUANTITY = {"max_digits": 16, "decimal_places": 4, "default": 0}
+from erpsync.projects.amounts import MONEY, QUANTITY
 
 
 class ProjectStage(models.TextChoices):

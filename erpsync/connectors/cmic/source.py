@@ -25,6 +25,16 @@ class CmicRestSource:
         self.mapper = CmicMapper(attributes)
         self.client = CmicClient(base_url=base_url, environment=environment, retry=retry, transport=transport,
                                  **{k: v for k, v in client_settings.items() if k in _CLIENT_SETTINGS})
+        # What another process needs to read this ERP the same way (not with a test's own transport or retry waits).
+        self._recipe = None if retry is not None or transport is not None else (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"base_url": base_url, "environment": environment, "company_codes": self.company_codes,
+             "attributes": attributes, **client_settings},
+        )
+
+    def recipe(self) -> tuple[str, dict] | None:
+        """(class, settings) that build this Source again, secrets included, or None where it cannot be rebuilt."""
+        return self._recipe
 
     @property
     def requests_made(self) -> int:

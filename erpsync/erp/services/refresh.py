@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import timedelta
 from itertools import batched
 
+from django.conf import settings
 from django.db import connection as db, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -34,12 +35,13 @@ from erpsync.erp.models import (
     SyncRunOutcome,
 )
 from erpsync.erp.services.runs import sync_run_recording
-from erpsync.erp.services.spool import Spool
 from erpsync.erp.services.validate import JobShape, job_problems, prefixed, shape_problems
 from erpsync.errors import PermissionRefused
-from erpsync.projects.amounts import money, money_fits, quantity, quantity_fits
+from erpsync.projects.amounts import budget_rows_fit
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
+from erpsync.spool import Spool
+from erpsync.spool.child import ChildPull
 
 logger = logging.getLogger(__name__)
 
@@ -91,21 +93,38 @@ PULL = [  # (entity, spool table, progress label), in the order they are read
 
 
 def _pull(source, spool: Spool, since, report) -> None:
-    for step, (entity, table, label) in enumerate(PULL):
-        report(step, len(PULL) + 1, label)
-        batches = staging_batches_of(source, entity, since=since)
-        spool.add(table, map(_amounts_fit, batches) if entity == "budget_lines" else batches)
+    child = None  # job categories read by a second process, for a large pull
+
+    def start_child_when_large(batches):
+        """Jobs pass through; once there are enough of them, job categories start in a second process."""
+        nonlocal child
+        seen = 0
+        for batch in batches:
+            seen += len(batch)
+            if child is None and _parallel_from(source) <= seen:
+                child = ChildPull(source.recipe(), "budget_lines", "lines", since, spool.scratch_path("lines.sqlite3"))
+            yield batch
+
+    try:
+        for step, (entity, table, label) in enumerate(PULL):
+            report(step, len(PULL) + 1, label)
+            if child is not None and entity == child.entity:
+                child.wait()
+                spool.adopt(table, child.path)
+                continue
+            batches = staging_batches_of(source, entity, since=since)
+            if entity == "jobs":
+                batches = start_child_when_large(batches)
+            spool.add(table, map(budget_rows_fit, batches) if entity == "budget_lines" else batches)
+    finally:
+        if child is not None:
+            child.stop()
 
 
-def _amounts_fit(batch: list[tuple]) -> list[tuple]:
-    """Refuse a budget line whose amounts the registry cannot store exactly, naming it."""
-    for row in batch:
-        budget, changes, units, committed = row[5:9]
-        if not (money_fits(budget) and money_fits(changes) and money_fits(committed) and quantity_fits(units)):
-            for amount in (budget, changes, committed):
-                money(amount, row[-1])  # raises, naming the amount and where it is
-            quantity(units, row[-1])
-    return batch
+def _parallel_from(source) -> float:
+    """How many pulled jobs make a pull large enough for a second process (never, if the Source cannot be rebuilt there)."""
+    recipe = source.recipe() if hasattr(source, "recipe") else None
+    return settings.PARALLEL_PULL_JOBS if recipe is not None and settings.PARALLEL_PULL_JOBS > 0 else float("inf")
 
 
 def _check(connection, spool: Spool, *, incremental: bool) -> None:

@@ -33,15 +33,22 @@ KEYS = {"cost_types": ("company", "code"), "jobs": ("company", "job"), "codes": 
 
 
 class Spool:
-    def __init__(self):
-        self.folder = tempfile.TemporaryDirectory(prefix="erpsync-refresh-")
-        self.path = Path(self.folder.name) / "pull.sqlite3"
+    """A scratch file in a folder of its own, removed on close; or, given a path, that file, kept."""
+
+    def __init__(self, path: Path | None = None):
+        self.folder = None if path else tempfile.TemporaryDirectory(prefix="erpsync-refresh-")
+        self.path = path or Path(self.folder.name) / "pull.sqlite3"
         self.db = sqlite3.connect(self.path)
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
 
     def close(self) -> None:
         self.db.close()
-        self.folder.cleanup()
+        if self.folder is not None:
+            self.folder.cleanup()
+
+    def scratch_path(self, name: str) -> Path:
+        """A file next to the spool, removed with it (where another process can pull a resource)."""
+        return self.path.with_name(name)
 
     def __enter__(self):
         return self
@@ -49,7 +56,7 @@ class Spool:
     def __exit__(self, *exc):
         self.close()
 
-    def add(self, table: str, batches) -> int:
+    def add(self, table: str, batches, *, index: bool = True) -> int:
         """Write batches of rows (lists of tuples, `where` last), then refuse a key given twice, naming both places.
 
         Rows are appended unindexed as they arrive; the key index is built once at the end,
@@ -61,6 +68,22 @@ class Spool:
             for batch in batches:
                 self.db.executemany(insert, batch)
                 count += len(batch)
+        if index:
+            self._index(table)
+        return count
+
+    def adopt(self, table: str, path: Path) -> int:
+        """Take the rows another process pulled into `table` of its own spool file, then index them as add does."""
+        self.db.execute("ATTACH DATABASE ? AS pulled", (str(path),))
+        try:
+            with self.db:
+                count = self.db.execute(f"INSERT INTO main.{table} SELECT * FROM pulled.{table}").rowcount
+        finally:
+            self.db.execute("DETACH DATABASE pulled")
+        self._index(table)
+        return count
+
+    def _index(self, table: str) -> None:
         keys = ", ".join(KEYS[table])
         try:
             with self.db:
@@ -68,7 +91,6 @@ class Spool:
         except sqlite3.IntegrityError:
             self._duplicate(table)
             raise
-        return count
 
     def add_known(self, table: str, rows) -> None:
         """Keys already in staging, for the cross-resource checks of an incremental pull."""
