@@ -164,8 +164,10 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
     created, changed, unchanged = _apply_jobs(connection, user, spool, now)
     spool.add_known("job_ids", StagedJob.objects.filter(connection=connection).values_list(
         "erp_company_code", "job_code", "pk").iterator(chunk_size=CHUNK))
-    touched = {pk for (pk,) in spool.rows("""SELECT i.id FROM (SELECT company, job FROM jobs UNION SELECT company, job FROM codes
-        UNION SELECT company, job FROM lines) JOIN job_ids i USING (company, job)""")}
+    touched = {pk for (pk,) in spool.rows("""SELECT i.id FROM job_ids i
+        WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.company = i.company AND j.job = i.job)
+           OR EXISTS (SELECT 1 FROM codes c WHERE c.company = i.company AND c.job = i.job)
+           OR EXISTS (SELECT 1 FROM lines l WHERE l.company = i.company AND l.job = i.job)""")}
     checked = None  # a full pull checks its jobs' cost codes while writing their structure
     if not incremental:
         # A full pull is the whole truth about the jobs it lists: phases it no longer has go.
@@ -244,7 +246,7 @@ def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None =
 
 
 def _job_values(row) -> dict:
-    _, _, name, controlling, status, address, city, state, zip_code, start, end, _, _ = row
+    _, _, name, controlling, status, address, city, state, zip_code, start, end = row[:11]
     return {"controlling_code": controlling, "name": name, "erp_status": status, "address": address, "city": city,
             "state": state, "zip": zip_code, "start_date": parse_date(start) if start else None,
             "end_date": parse_date(end) if end else None}
@@ -256,25 +258,23 @@ def _jsonable(values: dict) -> dict:
 
 def _apply_jobs(connection, user, spool: Spool, now) -> tuple[int, int, int]:
     created = changed = unchanged = 0
-    batch = []
-    for row in spool.rows("SELECT * FROM jobs"):
-        batch.append(row)
-        if len(batch) >= CHUNK:
-            counts = _apply_job_batch(connection, user, batch, now)
-            created, changed, unchanged = created + counts[0], changed + counts[1], unchanged + counts[2]
-            batch = []
-    if batch:
+    # Each pulled job with a flag: is it staged already (known_jobs holds staging's keys, see _check)?
+    rows = spool.rows("""SELECT j.*, EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = j.company AND k.job = j.job)
+        FROM jobs j""")
+    for batch in batched(rows, CHUNK):
         counts = _apply_job_batch(connection, user, batch, now)
         created, changed, unchanged = created + counts[0], changed + counts[1], unchanged + counts[2]
     return created, changed, unchanged
 
 
 def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
+    """Stage a batch of pulled jobs: rows of the spool's jobs table, each with its "staged already" flag last."""
     company = connection.company
+    staged_codes = {r[1] for r in rows if r[-1]}
     existing = {
         (j.erp_company_code, j.job_code): j
-        for j in StagedJob.objects.filter(connection=connection, job_code__in={r[1] for r in rows})
-    }
+        for j in StagedJob.objects.filter(connection=connection, job_code__in=staged_codes)
+    } if staged_codes else {}
     new, changed, raw_only, untouched, events = [], [], [], [], []
     for row in rows:
         values = _job_values(row)
