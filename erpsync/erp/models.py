@@ -115,8 +115,9 @@ class PublishStatus(models.TextChoices):
 class StagedJob(models.Model):
     """An ERP job as last pulled, waiting to be imported, imported, or archived."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="staged_jobs")
-    connection = models.ForeignKey(ErpConnection, on_delete=models.CASCADE, related_name="staged_jobs")
+    # No index of their own: the Jobs list's indexes start with the company, the unique key with the connection.
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="staged_jobs", db_index=False)
+    connection = models.ForeignKey(ErpConnection, on_delete=models.CASCADE, related_name="staged_jobs", db_index=False)
     erp_company_code = models.CharField(max_length=20)
     job_code = models.CharField(max_length=60)
     controlling_code = models.CharField(max_length=60, blank=True)

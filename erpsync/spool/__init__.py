@@ -56,7 +56,7 @@ class Spool:
     def __exit__(self, *exc):
         self.close()
 
-    def add(self, table: str, batches, *, index: bool = True) -> int:
+    def add(self, table: str, batches) -> int:
         """Write batches of rows (lists of tuples, `where` last), then refuse a key given twice, naming both places.
 
         Rows are appended unindexed as they arrive; the key index is built once at the end,
@@ -68,20 +68,17 @@ class Spool:
             for batch in batches:
                 self.db.executemany(insert, batch)
                 count += len(batch)
-        if index:
-            self._index(table)
+        self._index(table)
         return count
 
     def adopt(self, table: str, path: Path) -> int:
-        """Take the rows another process pulled into `table` of its own spool file, then index them as add does."""
-        self.db.execute("ATTACH DATABASE ? AS pulled", (str(path),))
-        try:
-            with self.db:
-                count = self.db.execute(f"INSERT INTO main.{table} SELECT * FROM pulled.{table}").rowcount
-        finally:
-            self.db.execute("DETACH DATABASE pulled")
-        self._index(table)
-        return count
+        """Use `table` as another process pulled and indexed it into a spool file of its own (see add).
+
+        The file is attached in place of this spool's own (empty) table: nothing is copied.
+        """
+        self.db.execute(f"DROP TABLE main.{table}")
+        self.db.execute("ATTACH DATABASE ? AS ?", (str(path), f"pulled_{table}"))
+        return self.count(table)
 
     def _index(self, table: str) -> None:
         keys = ", ".join(KEYS[table])

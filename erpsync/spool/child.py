@@ -6,7 +6,7 @@ on one core. A refresh of many jobs therefore reads the job categories in a seco
 Django: it builds the Source from its recipe (class and settings, secrets included, sent over
 a pipe, never written or logged), writes the rows to a spool file of its own, and answers with
 ("ok", rows), or the ConnectorError's message, which the refresh raises as if it had read
-the resource itself. The refresh then adopts the file into its spool (see Spool.adopt).
+the resource itself. The refresh then uses the file's table in place of its own (Spool.adopt).
 """
 
 import importlib
@@ -70,7 +70,7 @@ def main() -> None:
             batches = map(budget_rows_fit, batches)
         spool = Spool(Path(job["path"]))
         try:
-            outcome = ("ok", spool.add(job["table"], batches, index=False))
+            outcome = ("ok", spool.add(job["table"], batches))  # a key given twice is refused here, as in the refresh
         finally:
             spool.close()
     except ConnectorError as exc:

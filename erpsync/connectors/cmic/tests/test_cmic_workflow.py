@@ -113,6 +113,16 @@ def test_a_garbage_page_read_by_the_second_process_fails_the_run_and_changes_not
     assert SyncRun.objects.filter(outcome="failed").get().error.startswith("CMiC answered jcjobcategory at offset 100")
 
 
+def test_a_job_category_given_twice_is_refused_by_the_second_process_in_the_same_words(cmic, fake, second_process):
+    repeated = dict(fake.items["jcjobcategory"][3])
+    fake.items["jcjobcategory"].append(repeated)
+    with pytest.raises(SourceFailed, match=rf"^jcjobcategory offset \d+ item \d+ repeats cost code {repeated['JcatPhsCode']} "
+                                           rf"× category {repeated['JcatCode']} of job {repeated['JcatJobCode']} already given at "
+                                           r"jcjobcategory offset 0 item 4\.$"):
+        erp_refresh(connection=cmic)
+    assert len(second_process) == 1 and not StagedJob.objects.filter(connection=cmic).exists()
+
+
 def test_when_the_first_process_fails_the_second_is_stopped(cmic, fake, second_process):
     fake.faults.status_on_page[("jcjobcostcodes", 0)] = [503, 99]
     with pytest.raises(SourceFailed, match="CMiC kept answering HTTP 503"):
