@@ -35,7 +35,8 @@ from erpsync.erp.models import (
     SyncRunOutcome,
 )
 from erpsync.erp.services.runs import sync_run_recording
-from erpsync.erp.services.validate import JobShape, job_problems, prefixed, shape_problems
+from erpsync.erp.rules import JobShape, checked_structure, prefixed
+from erpsync.erp.services.validate import job_problems, limits
 from erpsync.errors import PermissionRefused
 from erpsync.projects.amounts import budget_rows_fit
 from erpsync.projects.bulk import bulk_insert
@@ -231,7 +232,7 @@ def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None =
         for job_id, company_code, codes_text, lines_text in batch:
             codes, lines = json.loads(codes_text), json.loads(lines_text)
             if checked is not None:
-                checked[job_id] = _checked_shape(company_code, codes, lines, names)
+                checked[job_id] = checked_structure(company_code, codes, lines, names, limits())
             if incremental and job_id in stored:
                 old_codes, old_lines = stored[job_id]
                 codes = sorted(({c[0]: c for c in old_codes} | {c[0]: c for c in codes}).values())
@@ -356,18 +357,10 @@ def _revalidate(connection, touched: set[int], *, checked: dict) -> None:
         _revalidate_batch(chunk, jobs, pk_of, sub_jobs, names, taken, checked)
 
 
-def _checked_shape(company_code: str, codes: list, lines: list, names: dict) -> tuple[int, list[dict]]:
-    """(cost-code count, cost-code problems) of a job's structure documents."""
-    pairs = {(line[0], line[1]) for line in lines}
-    shape = JobShape(job_code="", name="", cost_codes=[(code[0], code[1], code[2]) for code in codes], budget_pairs=pairs,
-                     cost_type_names={cat: names.get((company_code, cat), "") for cat in {cat for _, cat in pairs}})
-    return len(codes), shape_problems(shape)
-
-
 def _check_stored(ids: set[int], jobs: dict, names: dict) -> dict:
     found = dict.fromkeys(ids, (0, []))  # a job without a structure has no cost codes
     for job_id, codes, lines in StagedJobStructure.objects.filter(job_id__in=ids).values_list("job_id", "cost_codes", "budget_lines"):
-        found[job_id] = _checked_shape(jobs[job_id][0], codes, lines, names)
+        found[job_id] = checked_structure(jobs[job_id][0], codes, lines, names, limits())
     return found
 
 
