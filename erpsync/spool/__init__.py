@@ -22,10 +22,11 @@ CREATE TABLE jobs (company TEXT, job TEXT, name TEXT, controlling TEXT, status T
 CREATE TABLE codes (company TEXT, job TEXT, code TEXT, name TEXT, parent TEXT, active INT, "where" TEXT);
 CREATE TABLE lines (company TEXT, job TEXT, phase TEXT, category TEXT, active INT, original_budget TEXT, approved_changes TEXT,
     budget_units TEXT, committed_cost TEXT, percent_complete TEXT, "where" TEXT);
-CREATE TABLE known_jobs (company TEXT, job TEXT, PRIMARY KEY (company, job));
-CREATE TABLE known_codes (company TEXT, job TEXT, code TEXT, PRIMARY KEY (company, job, code));
-CREATE TABLE job_ids (company TEXT, job TEXT, id INT, PRIMARY KEY (company, job));
+CREATE TEMP TABLE known_jobs (company TEXT, job TEXT, PRIMARY KEY (company, job));
+CREATE TEMP TABLE known_codes (company TEXT, job TEXT, code TEXT, PRIMARY KEY (company, job, code));
+CREATE TEMP TABLE job_ids (company TEXT, job TEXT, id INT, PRIMARY KEY (company, job));
 """
+# What staging knows (the TEMP tables above) stays out of the spool file, which another process may be reading.
 
 WHAT = {"cost_types": "category", "jobs": "job", "codes": "cost code", "lines": "cost code × category"}
 KEYS = {"cost_types": ("company", "code"), "jobs": ("company", "job"), "codes": ("company", "job", "code"),
@@ -35,11 +36,17 @@ KEYS = {"cost_types": ("company", "code"), "jobs": ("company", "job"), "codes": 
 class Spool:
     """A scratch file in a folder of its own, removed on close; or, given a path, that file, kept."""
 
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, *, read_only: bool = False, attached: dict[str, str] | None = None):
         self.folder = None if path else tempfile.TemporaryDirectory(prefix="erpsync-refresh-")
         self.path = path or Path(self.folder.name) / "pull.sqlite3"
-        self.db = sqlite3.connect(self.path)
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+        if read_only:  # another process's spool, with the files it attached
+            self.db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
+            for name, file in (attached or {}).items():
+                self.db.execute("ATTACH DATABASE ? AS ?", (f"{Path(file).as_uri()}?mode=ro", name))
+        else:
+            self.db = sqlite3.connect(self.path)
+            self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+        self.attached = dict(attached or {})
 
     def close(self) -> None:
         self.db.close()
@@ -78,7 +85,29 @@ class Spool:
         """
         self.db.execute(f"DROP TABLE main.{table}")
         self.db.execute("ATTACH DATABASE ? AS ?", (str(path), f"pulled_{table}"))
+        self.attached[f"pulled_{table}"] = str(path)
         return self.count(table)
+
+    def structures(self):
+        """(company, job, phases, job categories) of every job with rows in the pull, as JSON text.
+
+        SQLite builds each job's documents (see StagedJobStructure) from the key indexes, so in
+        key order, and only one job's documents are in memory at once.
+        """
+        codes = self.rows("""SELECT company, job, json_group_array(json_array(code, name, parent, json(IIF(active, 'true', 'false'))))
+            FROM codes GROUP BY company, job ORDER BY company, job""")
+        lines = self.rows("""SELECT company, job, json_group_array(json_array(phase, category, json(IIF(active, 'true', 'false')),
+            original_budget, approved_changes, budget_units, committed_cost, percent_complete))
+            FROM lines GROUP BY company, job ORDER BY company, job""")
+        code_row, line_row = next(codes, None), next(lines, None)
+        while code_row is not None or line_row is not None:
+            key = min(row[:2] for row in (code_row, line_row) if row is not None)
+            job_codes = job_lines = "[]"
+            if code_row is not None and code_row[:2] == key:
+                job_codes, code_row = code_row[2], next(codes, None)
+            if line_row is not None and line_row[:2] == key:
+                job_lines, line_row = line_row[2], next(lines, None)
+            yield key[0], key[1], job_codes, job_lines
 
     def _index(self, table: str) -> None:
         keys = ", ".join(KEYS[table])

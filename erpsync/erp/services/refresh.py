@@ -42,7 +42,7 @@ from erpsync.projects.amounts import budget_rows_fit
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
 from erpsync.spool import Spool
-from erpsync.spool.child import ChildPull
+from erpsync.spool.child import ChildDocuments, ChildPull
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +74,22 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
             mark = ErpWatermark.objects.filter(connection=connection, resource=WATERMARK).first()
             since = mark.value - OVERLAP if mark else None
         started = timezone.now()
-        _pull(source, spool, since, report)
-        _check(connection, spool, incremental=since is not None)
-        report(4, 5, "Saving")
-        with transaction.atomic():
-            run.counts = _apply(connection, user, spool, incremental=since is not None, report=report)
-            if getattr(source, "supports_since", False):
-                ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
+        large = _pull(source, spool, since, report)
+        # A large full pull's structure documents are built and checked by a second process
+        # while this one stages the jobs.
+        documents = None
+        if large and since is None:
+            documents = ChildDocuments(spool.path, spool.attached, limits(), spool.scratch_path("documents.sqlite3"))
+        try:
+            _check(connection, spool, incremental=since is not None)
+            report(4, 5, "Saving")
+            with transaction.atomic():
+                run.counts = _apply(connection, user, spool, incremental=since is not None, report=report, documents=documents)
+                if getattr(source, "supports_since", False):
+                    ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
+        finally:
+            if documents is not None:
+                documents.stop()
         run.counts["incremental"] = since is not None
     return run
 
@@ -93,7 +102,8 @@ PULL = [  # (entity, spool table, progress label), in the order they are read
 ]
 
 
-def _pull(source, spool: Spool, since, report) -> None:
+def _pull(source, spool: Spool, since, report) -> bool:
+    """Read the ERP into the spool; True if the pull was large enough for a second process."""
     child = None  # job categories read by a second process, for a large pull
 
     def start_child_when_large(batches):
@@ -120,6 +130,7 @@ def _pull(source, spool: Spool, since, report) -> None:
     finally:
         if child is not None:
             child.stop()
+    return child is not None
 
 
 def _parallel_from(source) -> float:
@@ -155,7 +166,7 @@ def _check(connection, spool: Spool, *, incremental: bool) -> None:
         raise ConnectorError(f"{stray[2]}: cost code {stray[0]} is not a cost code of job {stray[1]}.")
 
 
-def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict:
+def _apply(connection, user, spool: Spool, *, incremental: bool, report, documents: ChildDocuments | None = None) -> dict:
     now = timezone.now()
     StagedCostType.objects.filter(connection=connection).delete()
     StagedCostType.objects.bulk_create(
@@ -176,7 +187,11 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
         for chunk in batched(pulled, 500):
             StagedJobStructure.objects.filter(job_id__in=chunk).delete()
         checked = dict.fromkeys(pulled, (0, []))  # a pulled job without phases or categories has none left
-    _write_structures(spool, incremental=incremental, checked=checked)
+    if documents is not None:
+        documents.wait()
+        _write_documents(spool, documents.path, checked)
+    else:
+        _write_structures(spool, incremental=incremental, checked=checked)
     report(5, 5, "Checking jobs")
     _revalidate(connection, touched, checked=checked or {})
     return {
@@ -191,26 +206,10 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report) -> dict
 
 
 def _structures(spool: Spool):
-    """(job id, ERP company, phases, job categories) of every job with rows in the pull, as JSON text.
-
-    SQLite builds each job's documents from the spool's key indexes (so in key order), and
-    only one job's documents are in memory at once.
-    """
-    codes = spool.rows("""SELECT company, job, json_group_array(json_array(code, name, parent, json(IIF(active, 'true', 'false'))))
-        FROM codes GROUP BY company, job ORDER BY company, job""")
-    lines = spool.rows("""SELECT company, job, json_group_array(json_array(phase, category, json(IIF(active, 'true', 'false')),
-        original_budget, approved_changes, budget_units, committed_cost, percent_complete))
-        FROM lines GROUP BY company, job ORDER BY company, job""")
+    """(job id, ERP company, phases, job categories) of every job with rows in the pull, as JSON text."""
     ids = dict(((c, j), pk) for c, j, pk in spool.rows("SELECT company, job, id FROM job_ids"))
-    code_row, line_row = next(codes, None), next(lines, None)
-    while code_row is not None or line_row is not None:
-        key = min(row[:2] for row in (code_row, line_row) if row is not None)
-        job_codes = job_lines = "[]"
-        if code_row is not None and code_row[:2] == key:
-            job_codes, code_row = code_row[2], next(codes, None)
-        if line_row is not None and line_row[:2] == key:
-            job_lines, line_row = line_row[2], next(lines, None)
-        yield ids[key], key[0], job_codes, job_lines
+    for company_code, job_code, codes, lines in spool.structures():
+        yield ids[(company_code, job_code)], company_code, codes, lines
 
 
 def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None = None) -> None:
@@ -243,6 +242,24 @@ def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None =
             yield job_id, json_field.get_db_prep_save(codes, db), json_field.get_db_prep_save(lines, db)
 
     for batch in batched(_structures(spool), CHUNK):
+        bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
+
+
+def _write_documents(spool: Spool, path, checked: dict) -> None:
+    """Store the structure documents a second process built and note its checks (see ChildDocuments)."""
+    json_field = StagedJobStructure._meta.get_field("cost_codes")
+    spool.db.execute("ATTACH DATABASE ? AS pulled_documents", (str(path),))
+
+    def rows(batch):
+        for job_id, codes, lines, count, problems in batch:
+            checked[job_id] = (count, json.loads(problems) if problems else [])
+            if db.vendor == "sqlite":
+                yield job_id, codes, lines  # SQLite keeps JSON as the text SQLite wrote
+            else:
+                yield job_id, json_field.get_db_prep_save(json.loads(codes), db), json_field.get_db_prep_save(json.loads(lines), db)
+
+    documents = spool.rows("SELECT i.id, d.codes, d.lines, d.count, d.problems FROM documents d JOIN job_ids i USING (company, job)")
+    for batch in batched(documents, CHUNK):
         bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
 
 
