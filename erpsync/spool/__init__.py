@@ -15,13 +15,15 @@ CHUNK = 2000
 
 sqlite3.register_adapter(Decimal, str)  # amounts are kept as their exact text (Django's SQLite backend does the same)
 
+TABLES = {
+    "cost_types": 'CREATE TABLE cost_types (company TEXT, code TEXT, name TEXT, parent TEXT, "where" TEXT);',
+    "jobs": """CREATE TABLE jobs (company TEXT, job TEXT, name TEXT, controlling TEXT, status TEXT, address TEXT, city TEXT,
+        state TEXT, zip TEXT, start_date TEXT, end_date TEXT, raw TEXT, "where" TEXT);""",
+    "codes": 'CREATE TABLE codes (company TEXT, job TEXT, code TEXT, name TEXT, parent TEXT, active INT, "where" TEXT);',
+    "lines": """CREATE TABLE lines (company TEXT, job TEXT, phase TEXT, category TEXT, active INT, original_budget TEXT,
+        approved_changes TEXT, budget_units TEXT, committed_cost TEXT, percent_complete TEXT, "where" TEXT);""",
+}
 SCHEMA = """
-CREATE TABLE cost_types (company TEXT, code TEXT, name TEXT, parent TEXT, "where" TEXT);
-CREATE TABLE jobs (company TEXT, job TEXT, name TEXT, controlling TEXT, status TEXT, address TEXT, city TEXT, state TEXT,
-    zip TEXT, start_date TEXT, end_date TEXT, raw TEXT, "where" TEXT);
-CREATE TABLE codes (company TEXT, job TEXT, code TEXT, name TEXT, parent TEXT, active INT, "where" TEXT);
-CREATE TABLE lines (company TEXT, job TEXT, phase TEXT, category TEXT, active INT, original_budget TEXT, approved_changes TEXT,
-    budget_units TEXT, committed_cost TEXT, percent_complete TEXT, "where" TEXT);
 CREATE TEMP TABLE known_jobs (company TEXT, job TEXT, PRIMARY KEY (company, job));
 CREATE TEMP TABLE known_codes (company TEXT, job TEXT, code TEXT, PRIMARY KEY (company, job, code));
 CREATE TEMP TABLE job_ids (company TEXT, job TEXT, id INT, PRIMARY KEY (company, job));
@@ -34,9 +36,14 @@ KEYS = {"cost_types": ("company", "code"), "jobs": ("company", "job"), "codes": 
 
 
 class Spool:
-    """A scratch file in a folder of its own, removed on close; or, given a path, that file, kept."""
+    """A scratch file in a folder of its own, removed on close; or, given a path, that file, kept.
 
-    def __init__(self, path: Path | None = None, *, read_only: bool = False, attached: dict[str, str] | None = None):
+    Another process pulling one resource writes a file with only that resource's table (`tables`),
+    which the refresh then attaches in place of its own (adopt).
+    """
+
+    def __init__(self, path: Path | None = None, *, read_only: bool = False, attached: dict[str, str] | None = None,
+                 tables: tuple[str, ...] = tuple(TABLES)):
         self.folder = None if path else tempfile.TemporaryDirectory(prefix="erpsync-refresh-")
         self.path = path or Path(self.folder.name) / "pull.sqlite3"
         if read_only:  # another process's spool, with the files it attached
@@ -45,7 +52,7 @@ class Spool:
                 self.db.execute("ATTACH DATABASE ? AS ?", (f"{Path(file).as_uri()}?mode=ro", name))
         else:
             self.db = sqlite3.connect(self.path)
-            self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+            self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + "".join(TABLES[t] for t in tables) + SCHEMA)
         self.attached = dict(attached or {})
 
     def close(self) -> None:

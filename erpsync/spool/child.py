@@ -126,7 +126,7 @@ def main() -> None:
             batches = staging_batches_of(source, job["entity"], since=job["since"])
             if job["entity"] == "budget_lines":
                 batches = map(budget_rows_fit, batches)
-            spool = Spool(Path(job["path"]))
+            spool = Spool(Path(job["path"]), tables=(job["table"],))
             try:
                 outcome = ("ok", spool.add(job["table"], batches))  # a key given twice is refused here, as in the refresh
             finally:
