@@ -15,6 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import msgspec
+from msgspec.structs import astuple
 
 from erpsync.connectors.base import (
     ZERO,
@@ -31,7 +32,7 @@ _FLAGS = {"": True, "Y": True, "N": False}  # what the fast loop accepts; the ma
 _TEXT = str | None
 _AMOUNT = Decimal | None
 
-# record field → type, for the entities with a typed fast path
+# record field → type, for the entities with a typed fast path (in the order the fast loops unpack them)
 _FIELDS = {
     "cost_codes": {"company_code": _TEXT, "job_code": _TEXT, "code": _TEXT, "name": _TEXT, "parent_code": _TEXT,
                    "active": _TEXT},
@@ -122,11 +123,10 @@ class PageDecoder:
         rows = []
         append = rows.append
         for index, item in enumerate(items, 1):
-            company, job, code, name = item.company_code, item.job_code, item.code, item.name
+            company, job, code, name, parent, active = astuple(item)
             if company is None or job is None or code is None or name is None:
                 return None
             company, job, code, name = company.strip(), job.strip(), code.strip(), name.strip()
-            parent, active = item.parent_code, item.active
             parent = parent.strip() if parent is not None else ""
             flag = _FLAGS.get(active.strip() if active is not None else "")
             if not (company and job and code and name) or flag is None:
@@ -139,18 +139,20 @@ class PageDecoder:
         rows = []
         append = rows.append
         for index, item in enumerate(items, 1):
-            company, job, phase, category = item.company_code, item.job_code, item.phase_code, item.category_code
+            company, job, phase, category, active, budget, changes, units, committed, percent = astuple(item)
             if company is None or job is None or phase is None or category is None:
                 return None
             company, job, phase, category = company.strip(), job.strip(), phase.strip(), category.strip()
-            active = item.active
             flag = _FLAGS.get(active.strip() if active is not None else "")
             if not (company and job and phase and category) or flag is None:
                 return None
-            amounts = [ZERO if a is None else a for a in (item.original_budget, item.approved_changes, item.budget_units,
-                                                          item.committed_cost, item.percent_complete)]
-            for amount in amounts:
-                if not amount.is_finite():
-                    return None
-            append((company, job, phase, category, flag, *amounts, f"{prefix}{index}"))
+            budget = ZERO if budget is None else budget
+            changes = ZERO if changes is None else changes
+            units = ZERO if units is None else units
+            committed = ZERO if committed is None else committed
+            percent = ZERO if percent is None else percent
+            if not (budget.is_finite() and changes.is_finite() and units.is_finite() and committed.is_finite()
+                    and percent.is_finite()):
+                return None
+            append((company, job, phase, category, flag, budget, changes, units, committed, percent, f"{prefix}{index}"))
         return rows

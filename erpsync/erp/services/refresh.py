@@ -279,13 +279,15 @@ def _apply_jobs(connection, user, spool: Spool, now) -> tuple[int, int, int]:
     # Each pulled job with a flag: is it staged already (known_jobs holds staging's keys, see _check)?
     rows = spool.rows("""SELECT j.*, EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = j.company AND k.job = j.job)
         FROM jobs j""")
+    # New jobs go in with the number of cost codes pulled for them, which checking then mostly confirms.
+    code_counts = {(c, j): n for c, j, n in spool.rows("SELECT company, job, count(*) FROM codes GROUP BY company, job")}
     for batch in batched(rows, CHUNK):
-        counts = _apply_job_batch(connection, user, batch, now)
+        counts = _apply_job_batch(connection, user, batch, now, code_counts)
         created, changed, unchanged = created + counts[0], changed + counts[1], unchanged + counts[2]
     return created, changed, unchanged
 
 
-def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
+def _apply_job_batch(connection, user, rows, now, code_counts: dict) -> tuple[int, int, int]:
     """Stage a batch of pulled jobs: rows of the spool's jobs table, each with its "staged already" flag last."""
     company = connection.company
     staged_codes = {r[1] for r in rows if r[-1]}
@@ -318,7 +320,7 @@ def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
     StagedJob.objects.bulk_update(changed, ["raw", "pulled_at", *JOB_FIELDS], batch_size=500)
     StagedJob.objects.bulk_update(raw_only, ["raw", "pulled_at"], batch_size=500)
     StagedJob.objects.filter(pk__in=untouched).update(pulled_at=now)
-    _insert_new_jobs(connection, new, now)
+    _insert_new_jobs(connection, new, now, code_counts)
     if new:
         # One event for the jobs a refresh brings in, naming them all.
         events.append(AuditEvent(company=company, actor=user, action="erp_jobs.pulled", object_type="erpconnection",
@@ -328,7 +330,7 @@ def _apply_job_batch(connection, user, rows, now) -> tuple[int, int, int]:
     return len(new), len(changed), len(raw_only) + len(untouched)
 
 
-def _insert_new_jobs(connection, new: list, now) -> None:
+def _insert_new_jobs(connection, new: list, now, code_counts: dict) -> None:
     """New jobs go in with executemany: a first refresh of a large ERP brings tens of thousands."""
     def prep(name, value):
         return StagedJob._meta.get_field(name).get_db_prep_save(value, db)
@@ -341,7 +343,7 @@ def _insert_new_jobs(connection, new: list, now) -> None:
     raw = (lambda text: text) if db.vendor == "sqlite" else (lambda text: prep("raw", json.loads(text)))
     bulk_insert(StagedJob, fields, (
         (connection.company_id, connection.pk, row[0], row[1], *(values[f] for f in JOB_FIELDS), raw(row[11]),
-         StagedJobStatus.READY, no_problems, 0, 0, stamp, stamp, "", "", "")
+         StagedJobStatus.READY, no_problems, code_counts.get((row[0], row[1]), 0), 0, stamp, stamp, "", "", "")
         for row, values in new
     ))
 
@@ -352,19 +354,20 @@ def _revalidate(connection, touched: set[int], *, checked: dict) -> None:
     `checked` holds the cost-code count and problems of jobs already checked from the pull;
     the others' are read from staging.
     """
-    jobs = {
-        pk: (company_code, code, controlling, name, status)
-        for pk, company_code, code, controlling, name, status in StagedJob.objects.filter(connection=connection).values_list(
-            "pk", "erp_company_code", "job_code", "controlling_code", "name", "status").iterator(chunk_size=CHUNK)
+    jobs = {  # pk → (company, code, controlling code, name, status, (problems, cost codes, sub jobs) as stored)
+        pk: (company_code, code, controlling, name, status, stored)
+        for pk, company_code, code, controlling, name, status, *stored in StagedJob.objects.filter(connection=connection).values_list(
+            "pk", "erp_company_code", "job_code", "controlling_code", "name", "status", "problems", "cost_code_count",
+            "sub_job_count").iterator(chunk_size=CHUNK)
     }
     pk_of = {(j[0], j[1]): pk for pk, j in jobs.items()}
     sub_jobs = defaultdict(list)  # (company, control job) → pks of its sub jobs that are not archived
-    for pk, (company_code, _, controlling, _, status) in jobs.items():
+    for pk, (company_code, _, controlling, _, status, _) in jobs.items():
         if controlling and status != StagedJobStatus.ARCHIVED:
             sub_jobs[(company_code, controlling)].append(pk)
     affected = set(touched)
     for pk in touched:
-        company_code, _, controlling, _, _ = jobs[pk]
+        company_code, _, controlling, _, _, _ = jobs[pk]
         if controlling and (company_code, controlling) in pk_of:
             affected.add(pk_of[(company_code, controlling)])
     names = {(c, code): name for c, code, name in StagedCostType.objects.filter(connection=connection).values_list(
@@ -390,7 +393,7 @@ def _revalidate_batch(ids: tuple[int, ...], jobs: dict, pk_of: dict, sub_jobs: d
 
     alike = defaultdict(list)  # most jobs have no problems and few distinct counts: one UPDATE per kind, not per job
     for pk in ids:
-        company_code, code, controlling, name, _ = jobs[pk]
+        company_code, code, controlling, name, _, stored = jobs[pk]
         problems = []
         if controlling and (company_code, controlling) not in pk_of:
             problems.append({"code": "missing_controlling_job", "items": [controlling],
@@ -402,6 +405,8 @@ def _revalidate_batch(ids: tuple[int, ...], jobs: dict, pk_of: dict, sub_jobs: d
         for sub in subs[pk]:
             problems += prefixed(parts[sub][1], jobs[sub][1])
         counts = (count, len(subs[pk]))
+        if [problems, *counts] == stored:
+            continue  # as stored already
         if problems:
             StagedJob.objects.filter(pk=pk).update(problems=problems, cost_code_count=counts[0], sub_job_count=counts[1])
         else:
