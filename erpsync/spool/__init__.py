@@ -95,6 +95,21 @@ class Spool:
         self.attached[f"pulled_{table}"] = str(path)
         return self.count(table)
 
+    def check_lines(self, *, known_codes: bool = True) -> None:
+        """Refuse a job category whose category the company lacks, or whose phase is not one of
+        its job's pulled phases (nor, with `known_codes`, of those staging has: see add_known)."""
+        unknown = self.first("""SELECT category, "where" FROM lines l
+            WHERE NOT EXISTS (SELECT 1 FROM cost_types t WHERE t.company = l.company AND t.code = l.category) LIMIT 1""")
+        if unknown:
+            raise ConnectorError(f"{unknown[1]}: category {unknown[0]} is not one of the company's categories.")
+        staged = """AND NOT EXISTS (SELECT 1 FROM known_codes k WHERE k.company = l.company AND k.job = l.job
+            AND k.code = l.phase)""" if known_codes else ""
+        stray = self.first(f"""SELECT phase, job, "where" FROM lines l
+            WHERE NOT EXISTS (SELECT 1 FROM codes c WHERE c.company = l.company AND c.job = l.job AND c.code = l.phase)
+            {staged} LIMIT 1""")
+        if stray:
+            raise ConnectorError(f"{stray[2]}: cost code {stray[0]} is not a cost code of job {stray[1]}.")
+
     def structures(self):
         """(company, job, phases, job categories) of every job with rows in the pull, as JSON text.
 

@@ -74,14 +74,14 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
             mark = ErpWatermark.objects.filter(connection=connection, resource=WATERMARK).first()
             since = mark.value - OVERLAP if mark else None
         started = timezone.now()
-        large = _pull(source, spool, since, report)
+        large = _pull(source, spool, since, report, codes_in=lambda: _check_jobs(connection, spool))
         # A large full pull's structure documents are built and checked by a second process
         # while this one stages the jobs.
         documents = None
         if large and since is None:
             documents = ChildDocuments(spool.path, spool.attached, limits(), spool.scratch_path("documents.sqlite3"))
         try:
-            _check(connection, spool, incremental=since is not None)
+            _check_lines(connection, spool, incremental=since is not None)
             report(4, 5, "Saving")
             with transaction.atomic():
                 run.counts = _apply(connection, user, spool, incremental=since is not None, report=report, documents=documents)
@@ -102,8 +102,12 @@ PULL = [  # (entity, spool table, progress label), in the order they are read
 ]
 
 
-def _pull(source, spool: Spool, since, report) -> bool:
-    """Read the ERP into the spool; True if the pull was large enough for a second process."""
+def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
+    """Read the ERP into the spool; True if the pull was large enough for a second process.
+
+    `codes_in` is called once phases are in, before job categories are (or, being read by the
+    second process, while they are).
+    """
     child = None  # job categories read by a second process, for a large pull
 
     def start_child_when_large(batches):
@@ -119,6 +123,8 @@ def _pull(source, spool: Spool, since, report) -> bool:
     try:
         for step, (entity, table, label) in enumerate(PULL):
             report(step, len(PULL) + 1, label)
+            if entity == "budget_lines" and codes_in is not None:
+                codes_in()
             if child is not None and entity == child.entity:
                 child.wait()
                 spool.adopt(table, child.path)
@@ -139,9 +145,18 @@ def _parallel_from(source) -> float:
     return settings.PARALLEL_PULL_JOBS if recipe is not None and settings.PARALLEL_PULL_JOBS > 0 else float("inf")
 
 
-def _check(connection, spool: Spool, *, incremental: bool) -> None:
-    """What must hold across resources, checked in the spool before anything is written."""
+def _check_jobs(connection, spool: Spool) -> None:
+    """Each pulled phase belongs to a pulled or staged job (checked once phases are in, while job categories may still be read)."""
     spool.add_known("known_jobs", StagedJob.objects.filter(connection=connection).values_list("erp_company_code", "job_code").iterator(chunk_size=CHUNK))
+    orphan = spool.first("""SELECT code, job, "where" FROM codes c
+        WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.company = c.company AND j.job = c.job)
+          AND NOT EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = c.company AND k.job = c.job) LIMIT 1""")
+    if orphan:
+        raise ConnectorError(f"{orphan[2]}: cost code {orphan[0]} belongs to job {orphan[1]}, which the jobs list does not have.")
+
+
+def _check_lines(connection, spool: Spool, *, incremental: bool) -> None:
+    """Each pulled job category names a category of the company and a phase of its job, pulled or staged."""
     if incremental:
         jobs = {(c, j) for c, j in spool.rows("SELECT DISTINCT company, job FROM lines")}
         staged = StagedJob.objects.filter(connection=connection, job_code__in={j for _, j in jobs})
@@ -150,20 +165,7 @@ def _check(connection, spool: Spool, *, incremental: bool) -> None:
             for company_code, job_code, codes in staged.values_list("erp_company_code", "job_code", "structure__cost_codes")
             if (company_code, job_code) in jobs and codes for code in codes
         ))
-    orphan = spool.first("""SELECT code, job, "where" FROM codes c
-        WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.company = c.company AND j.job = c.job)
-          AND NOT EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = c.company AND k.job = c.job) LIMIT 1""")
-    if orphan:
-        raise ConnectorError(f"{orphan[2]}: cost code {orphan[0]} belongs to job {orphan[1]}, which the jobs list does not have.")
-    unknown = spool.first("""SELECT category, "where" FROM lines l
-        WHERE NOT EXISTS (SELECT 1 FROM cost_types t WHERE t.company = l.company AND t.code = l.category) LIMIT 1""")
-    if unknown:
-        raise ConnectorError(f"{unknown[1]}: category {unknown[0]} is not one of the company's categories.")
-    stray = spool.first("""SELECT phase, job, "where" FROM lines l
-        WHERE NOT EXISTS (SELECT 1 FROM codes c WHERE c.company = l.company AND c.job = l.job AND c.code = l.phase)
-          AND NOT EXISTS (SELECT 1 FROM known_codes k WHERE k.company = l.company AND k.job = l.job AND k.code = l.phase) LIMIT 1""")
-    if stray:
-        raise ConnectorError(f"{stray[2]}: cost code {stray[0]} is not a cost code of job {stray[1]}.")
+    spool.check_lines(known_codes=incremental)
 
 
 def _apply(connection, user, spool: Spool, *, incremental: bool, report, documents: ChildDocuments | None = None) -> dict:
@@ -182,16 +184,17 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report, documen
            OR EXISTS (SELECT 1 FROM lines l WHERE l.company = i.company AND l.job = i.job)""")}
     checked = None  # a full pull checks its jobs' cost codes while writing their structure
     if not incremental:
-        # A full pull is the whole truth about the jobs it lists: phases it no longer has go.
         pulled = [pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")]
-        for chunk in batched(pulled, 500):
-            StagedJobStructure.objects.filter(job_id__in=chunk).delete()
         checked = dict.fromkeys(pulled, (0, []))  # a pulled job without phases or categories has none left
     if documents is not None:
         documents.wait()
-        _write_documents(spool, documents.path, checked)
+        written = _write_documents(spool, documents.path, checked)
     else:
-        _write_structures(spool, incremental=incremental, checked=checked)
+        written = _write_structures(spool, incremental=incremental, checked=checked)
+    if not incremental:
+        # A full pull is the whole truth about the jobs it lists: a job it has no phases for keeps none.
+        for chunk in batched([pk for pk in pulled if pk not in written], 500):
+            StagedJobStructure.objects.filter(job_id__in=chunk).delete()
     report(5, 5, "Checking jobs")
     _revalidate(connection, touched, checked=checked or {})
     return {
@@ -212,7 +215,7 @@ def _structures(spool: Spool):
         yield ids[(company_code, job_code)], company_code, codes, lines
 
 
-def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None = None) -> None:
+def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None = None) -> set[int]:
     """Store the pulled structure of each job; an incremental pull's rows replace or join the stored ones.
 
     With `checked` (a full pull, where the spool holds each pulled job's whole structure), each
@@ -224,11 +227,14 @@ def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None =
     if checked is not None:
         names = {(c, code): name for c, code, name in spool.rows("SELECT company, code, name FROM cost_types")}
 
+    written = set()
+
     def rows(batch):
         if incremental:
             stored = {job_id: (codes, lines) for job_id, codes, lines in StagedJobStructure.objects.filter(
                 job_id__in=[job_id for job_id, _, _, _ in batch]).values_list("job_id", "cost_codes", "budget_lines")}
         for job_id, company_code, codes_text, lines_text in batch:
+            written.add(job_id)
             codes, lines = json.loads(codes_text), json.loads(lines_text)
             if checked is not None:
                 checked[job_id] = checked_structure(company_code, codes, lines, names, limits())
@@ -243,15 +249,19 @@ def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None =
 
     for batch in batched(_structures(spool), CHUNK):
         bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
+    return written
 
 
-def _write_documents(spool: Spool, path, checked: dict) -> None:
+def _write_documents(spool: Spool, path, checked: dict) -> set[int]:
     """Store the structure documents a second process built and note its checks (see ChildDocuments)."""
     json_field = StagedJobStructure._meta.get_field("cost_codes")
     spool.db.execute("ATTACH DATABASE ? AS pulled_documents", (str(path),))
 
+    written = set()
+
     def rows(batch):
         for job_id, codes, lines, count, problems in batch:
+            written.add(job_id)
             checked[job_id] = (count, json.loads(problems) if problems else [])
             if db.vendor == "sqlite":
                 yield job_id, codes, lines  # SQLite keeps JSON as the text SQLite wrote
@@ -261,6 +271,7 @@ def _write_documents(spool: Spool, path, checked: dict) -> None:
     documents = spool.rows("SELECT i.id, d.codes, d.lines, d.count, d.problems FROM documents d JOIN job_ids i USING (company, job)")
     for batch in batched(documents, CHUNK):
         bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
+    return written
 
 
 def _job_values(row) -> dict:
