@@ -26,6 +26,11 @@ from erpsync.connectors.base import ConnectorError, staging_batches_of
 ROOT = Path(__file__).resolve().parents[2]  # where the erpsync package lives
 
 
+def helpers_can_start() -> bool:
+    """Whether this process runs a Python interpreter it can start again (not, say, one embedded in uWSGI)."""
+    return Path(sys.executable or "").name.startswith("python")
+
+
 class Child:
     """A task running in a second process; its result lands in the file at `path`."""
 

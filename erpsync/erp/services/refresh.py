@@ -42,7 +42,7 @@ from erpsync.projects.amounts import budget_rows_fit
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
 from erpsync.spool import Spool
-from erpsync.spool.child import ChildDocuments, ChildPull
+from erpsync.spool.child import ChildDocuments, ChildPull, helpers_can_start
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,8 @@ def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
 def _parallel_from(source) -> float:
     """How many pulled jobs make a pull large enough for a second process (never, if the Source cannot be rebuilt there)."""
     recipe = source.recipe() if hasattr(source, "recipe") else None
-    return settings.PARALLEL_PULL_JOBS if recipe is not None and settings.PARALLEL_PULL_JOBS > 0 else float("inf")
+    possible = recipe is not None and settings.PARALLEL_PULL_JOBS > 0 and helpers_can_start()
+    return settings.PARALLEL_PULL_JOBS if possible else float("inf")
 
 
 def _check_jobs(connection, spool: Spool) -> None:
