@@ -4,7 +4,7 @@ The pull goes to a scratch spool first (memory stays flat, progress is visible w
 read), is checked there, then applied to staging in one transaction. Sources that can filter by
 change date are pulled incrementally after the first refresh: only what changed since the last
 one (with an overlap for clock skew). Phases deleted in the ERP are only noticed by a full
-refresh (`full=True`).
+refresh (`full=True`). A large pull also works in a second process (see erpsync/spool/child.py).
 """
 
 import json
@@ -109,6 +109,7 @@ def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
     second process, while they are).
     """
     child = None  # job categories read by a second process, for a large pull
+    large_from = _parallel_from(source)
 
     def start_child_when_large(batches):
         """Jobs pass through; once there are enough of them, job categories start in a second process."""
@@ -116,7 +117,7 @@ def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
         seen = 0
         for batch in batches:
             seen += len(batch)
-            if child is None and _parallel_from(source) <= seen:
+            if child is None and large_from <= seen:
                 child = ChildPull(source.recipe(), "budget_lines", "lines", since, spool.scratch_path("lines.sqlite3"))
             yield batch
 

@@ -123,6 +123,19 @@ def test_a_job_category_given_twice_is_refused_by_the_second_process_in_the_same
     assert len(second_process) == 1 and not StagedJob.objects.filter(connection=cmic).exists()
 
 
+def test_a_second_process_that_dies_fails_the_run_plainly_and_changes_nothing(cmic, second_process, monkeypatch):
+    class Killed(ChildPull):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.process.kill()  # as the out-of-memory killer would
+
+    monkeypatch.setattr("erpsync.erp.services.refresh.ChildPull", Killed)
+    with pytest.raises(SourceFailed, match=r"^The process reading budget lines stopped without an answer \(exit code -9\); "
+                                           r"nothing was changed\.$"):
+        erp_refresh(connection=cmic)
+    assert not StagedJob.objects.filter(connection=cmic).exists()
+
+
 def test_when_the_first_process_fails_the_second_is_stopped(cmic, fake, second_process):
     fake.faults.status_on_page[("jcjobcostcodes", 0)] = [503, 99]
     with pytest.raises(SourceFailed, match="CMiC kept answering HTTP 503"):
