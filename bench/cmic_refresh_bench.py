@@ -93,7 +93,6 @@ def refresh(settings: dict, slug: str, out) -> None:
     connection = ErpConnection(company=company, name="CMiC", kind="cmic", settings=settings)
     connection.set_secrets({"password": password})
     connection.save()
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stages = {}  # progress label → seconds spent until the next label
 
     def progress(done, total, label, last=[None, 0.0]):
@@ -104,7 +103,7 @@ def refresh(settings: dict, slug: str, out) -> None:
 
     helper_memory = HelperMemory()
     started = time.perf_counter()
-    run = erp_refresh(connection=connection, full=True, progress=progress)
+    erp_refresh(connection=connection, full=True, progress=progress)
     elapsed = time.perf_counter() - started
     helpers = helper_memory.stop()
     progress(0, 0, None)
