@@ -85,14 +85,22 @@ class Spool:
         self._index(table)
         return count
 
+    def hand_over(self, table: str) -> None:
+        """Another process pulls `table` into a file of its own: this spool's (empty) one goes."""
+        self.db.execute(f"DROP TABLE main.{table}")
+
+    @staticmethod
+    def attachment(table: str) -> str:
+        """The name under which a table pulled by another process is attached."""
+        return f"pulled_{table}"
+
     def adopt(self, table: str, path: Path) -> int:
         """Use `table` as another process pulled and indexed it into a spool file of its own (see add).
 
-        The file is attached in place of this spool's own (empty) table: nothing is copied.
+        The file is attached in place of this spool's own table (see hand_over): nothing is copied.
         """
-        self.db.execute(f"DROP TABLE main.{table}")
-        self.db.execute("ATTACH DATABASE ? AS ?", (str(path), f"pulled_{table}"))
-        self.attached[f"pulled_{table}"] = str(path)
+        self.db.execute("ATTACH DATABASE ? AS ?", (str(path), self.attachment(table)))
+        self.attached[self.attachment(table)] = str(path)
         return self.count(table)
 
     def check_lines(self, *, known_codes: bool = True) -> None:

@@ -1,8 +1,8 @@
 """Work a large refresh hands to a second process, so it uses two cores.
 
 Reading a large ERP keeps a process busy decoding pages and writing rows, and Python runs that
-on one core. A refresh of many jobs therefore runs two tasks in a second process
-(`python -m erpsync.spool.child`, which needs no Django):
+on one core. A refresh of many jobs therefore runs two tasks, one after the other, in a second
+process (`python -m erpsync.spool.child`, which needs no Django):
 
 - pull: read the job categories while the refresh reads the phases. The process builds the
   Source from its recipe (class and settings, secrets included, sent over a pipe, never
@@ -31,57 +31,60 @@ def helpers_can_start() -> bool:
     return Path(sys.executable or "").name.startswith("python")
 
 
-class Child:
-    """A task running in a second process; its result lands in the file at `path`."""
+class ChildPull:
+    """A second process pulling one resource into `table` of the spool file at `path`.
 
-    what = "working"
+    It then waits for more work: `documents` asks it to build the structure documents once the
+    refresh's own spool has the phases. Answers come back in the order the tasks were sent.
+    """
 
-    def __init__(self, task: dict, path: Path):
-        self.path = path
+    def __init__(self, recipe: tuple[str, dict], entity: str, table: str, since: datetime | None, path: Path):
+        self.entity, self.table, self.path = entity, table, path
+        self.documents_path: Path | None = None
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
         self.process = subprocess.Popen([sys.executable, "-m", "erpsync.spool.child"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=env)
-        self.process.stdin.write(pickle.dumps({**task, "path": str(path)}))
-        self.process.stdin.close()
+        self._asked: list[str] = []  # what each task not yet answered is doing, for messages
+        self._send({"task": "pull", "source": recipe, "entity": entity, "table": table, "since": since, "path": str(path)},
+                   f"reading {entity.replace('_', ' ')}")
+
+    def documents(self, spool_path: Path, attached: dict[str, str], limits, path: Path) -> None:
+        """Build each pulled job's structure documents and cost-code check into a `documents` table at `path`."""
+        self.documents_path = path
+        self._send({"task": "documents", "spool": str(spool_path), "attached": attached, "limits": limits, "path": str(path)},
+                   "checking jobs")
+
+    def _send(self, task: dict, what: str) -> None:
+        self._asked.append(what)
+        try:
+            pickle.dump(task, self.process.stdin)
+            self.process.stdin.flush()
+        except OSError:
+            pass  # the process has gone: wait() says so
 
     def wait(self):
-        """The task's answer, once its file is written; ConnectorError with the reason if it failed."""
-        answer = self.process.stdout.read()
-        code = self.process.wait()
+        """The answer to the oldest task; ConnectorError with the reason if it failed."""
+        what = self._asked.pop(0)
         try:
-            outcome = pickle.loads(answer)
+            outcome = pickle.load(self.process.stdout)
         except (pickle.UnpicklingError, EOFError, ValueError):
-            raise ConnectorError(f"The process {self.what} stopped without an answer (exit code {code}); "
+            raise ConnectorError(f"The process {what} stopped without an answer (exit code {self.process.wait()}); "
                                  "nothing was changed.", permanent=False) from None
         if outcome[0] == "error":
             raise ConnectorError(outcome[1], permanent=outcome[2])
         if outcome[0] != "ok":
-            raise RuntimeError(f"{self.what} in a second process failed: {outcome[1]}")
+            raise RuntimeError(f"{what} in a second process failed: {outcome[1]}")
         return outcome[1]
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.process.stdout.close()
-
-
-class ChildPull(Child):
-    """One resource pulled into `table` of the spool file at `path`."""
-
-    def __init__(self, recipe: tuple[str, dict], entity: str, table: str, since: datetime | None, path: Path):
-        self.entity, self.table = entity, table
-        self.what = f"reading {entity.replace('_', ' ')}"
-        super().__init__({"task": "pull", "source": recipe, "entity": entity, "table": table, "since": since}, path)
-
-
-class ChildDocuments(Child):
-    """Each pulled job's structure documents and cost-code check, into a `documents` table at `path`."""
-
-    what = "checking jobs"
-
-    def __init__(self, spool_path: Path, attached: dict[str, str], limits, path: Path):
-        super().__init__({"task": "documents", "spool": str(spool_path), "attached": attached, "limits": limits}, path)
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 def write_documents(spool, limits, path: Path) -> int:
@@ -111,37 +114,44 @@ def write_documents(spool, limits, path: Path) -> int:
     return written
 
 
-def main() -> None:
-    answer = sys.stdout.buffer
-    sys.stdout = sys.stderr  # the pipe carries only the answer
-    job = pickle.load(sys.stdin.buffer)
+def run(task: dict) -> tuple:
+    """("ok", result), ("error", message, permanent) for a ConnectorError, or ("failed", reason)."""
     try:
         from erpsync.projects.amounts import budget_rows_fit
         from erpsync.spool import Spool
 
-        if job["task"] == "documents":
-            spool = Spool(Path(job["spool"]), read_only=True, attached=job["attached"])
+        if task["task"] == "documents":
+            spool = Spool(Path(task["spool"]), read_only=True, attached=task["attached"])
             try:
-                outcome = ("ok", write_documents(spool, job["limits"], Path(job["path"])))
+                return ("ok", write_documents(spool, task["limits"], Path(task["path"])))
             finally:
                 spool.close()
-        else:
-            module, _, name = job["source"][0].rpartition(".")
-            source = getattr(importlib.import_module(module), name)(**job["source"][1])
-            batches = staging_batches_of(source, job["entity"], since=job["since"])
-            if job["entity"] == "budget_lines":
-                batches = map(budget_rows_fit, batches)
-            spool = Spool(Path(job["path"]), tables=(job["table"],))
-            try:
-                outcome = ("ok", spool.add(job["table"], batches))  # a key given twice is refused here, as in the refresh
-            finally:
-                spool.close()
+        module, _, name = task["source"][0].rpartition(".")
+        source = getattr(importlib.import_module(module), name)(**task["source"][1])
+        batches = staging_batches_of(source, task["entity"], since=task["since"])
+        if task["entity"] == "budget_lines":
+            batches = map(budget_rows_fit, batches)
+        spool = Spool(Path(task["path"]), tables=(task["table"],))
+        try:
+            return ("ok", spool.add(task["table"], batches))  # a key given twice is refused here, as in the refresh
+        finally:
+            spool.close()
     except ConnectorError as exc:
-        outcome = ("error", exc.message, exc.permanent)
+        return ("error", exc.message, exc.permanent)
     except Exception as exc:  # the refresh fails with it, and its run records the reason
-        outcome = ("failed", f"{type(exc).__name__}: {exc}")
-    answer.write(pickle.dumps(outcome))
-    answer.flush()
+        return ("failed", f"{type(exc).__name__}: {exc}")
+
+
+def main() -> None:
+    answers = sys.stdout.buffer
+    sys.stdout = sys.stderr  # the pipe carries only the answers
+    while True:
+        try:
+            task = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        pickle.dump(run(task), answers)
+        answers.flush()
 
 
 if __name__ == "__main__":

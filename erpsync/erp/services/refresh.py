@@ -42,7 +42,7 @@ from erpsync.projects.amounts import budget_rows_fit
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
 from erpsync.spool import Spool
-from erpsync.spool.child import ChildDocuments, ChildPull, helpers_can_start
+from erpsync.spool.child import ChildPull, helpers_can_start
 
 logger = logging.getLogger(__name__)
 
@@ -74,22 +74,21 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
             mark = ErpWatermark.objects.filter(connection=connection, resource=WATERMARK).first()
             since = mark.value - OVERLAP if mark else None
         started = timezone.now()
-        large = _pull(source, spool, since, report, codes_in=lambda: _check_jobs(connection, spool))
-        # A large full pull's structure documents are built and checked by a second process
+        # A large full pull's second process also builds and checks the structure documents,
         # while this one stages the jobs.
-        documents = None
-        if large and since is None:
-            documents = ChildDocuments(spool.path, spool.attached, limits(), spool.scratch_path("documents.sqlite3"))
+        helper = _pull(source, spool, since, report, codes_in=lambda: _check_jobs(connection, spool),
+                       documents=limits() if since is None else None)
         try:
             _check_lines(connection, spool, incremental=since is not None)
             report(4, 5, "Saving")
             with transaction.atomic():
-                run.counts = _apply(connection, user, spool, incremental=since is not None, report=report, documents=documents)
+                run.counts = _apply(connection, user, spool, incremental=since is not None, report=report,
+                                    documents=helper if helper is not None and helper.documents_path else None)
                 if getattr(source, "supports_since", False):
                     ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
         finally:
-            if documents is not None:
-                documents.stop()
+            if helper is not None:
+                helper.stop()
         run.counts["incremental"] = since is not None
     return run
 
@@ -102,8 +101,10 @@ PULL = [  # (entity, spool table, progress label), in the order they are read
 ]
 
 
-def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
-    """Read the ERP into the spool; True if the pull was large enough for a second process.
+def _pull(source, spool: Spool, since, report, *, codes_in=None, documents=None) -> ChildPull | None:
+    """Read the ERP into the spool. A large pull reads job categories in a second process, which
+    is returned (the caller stops it); with `documents` (the cost-code limits), that process then
+    builds the structure documents.
 
     `codes_in` is called once phases are in, before job categories are (or, being read by the
     second process, while they are).
@@ -118,6 +119,7 @@ def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
         for batch in batches:
             seen += len(batch)
             if child is None and large_from <= seen:
+                spool.hand_over("lines")
                 child = ChildPull(source.recipe(), "budget_lines", "lines", since, spool.scratch_path("lines.sqlite3"))
             yield batch
 
@@ -127,6 +129,9 @@ def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
             if entity == "budget_lines" and codes_in is not None:
                 codes_in()
             if child is not None and entity == child.entity:
+                if documents is not None:  # the spool has all but the job categories, which are the child's own
+                    child.documents(spool.path, {**spool.attached, spool.attachment(table): str(child.path)}, documents,
+                                    spool.scratch_path("documents.sqlite3"))
                 child.wait()
                 spool.adopt(table, child.path)
                 continue
@@ -134,10 +139,11 @@ def _pull(source, spool: Spool, since, report, codes_in=None) -> bool:
             if entity == "jobs":
                 batches = start_child_when_large(batches)
             spool.add(table, map(budget_rows_fit, batches) if entity == "budget_lines" else batches)
-    finally:
+    except BaseException:
         if child is not None:
             child.stop()
-    return child is not None
+        raise
+    return child
 
 
 def _parallel_from(source) -> float:
@@ -170,7 +176,7 @@ def _check_lines(connection, spool: Spool, *, incremental: bool) -> None:
     spool.check_lines(known_codes=incremental)
 
 
-def _apply(connection, user, spool: Spool, *, incremental: bool, report, documents: ChildDocuments | None = None) -> dict:
+def _apply(connection, user, spool: Spool, *, incremental: bool, report, documents: ChildPull | None = None) -> dict:
     now = timezone.now()
     StagedCostType.objects.filter(connection=connection).delete()
     StagedCostType.objects.bulk_create(
@@ -190,7 +196,7 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report, documen
         checked = dict.fromkeys(pulled, (0, []))  # a pulled job without phases or categories has none left
     if documents is not None:
         documents.wait()
-        written = _write_documents(spool, documents.path, checked)
+        written = _write_documents(spool, documents.documents_path, checked)
     else:
         written = _write_structures(spool, incremental=incremental, checked=checked)
     if not incremental:
@@ -255,7 +261,7 @@ def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None =
 
 
 def _write_documents(spool: Spool, path, checked: dict) -> set[int]:
-    """Store the structure documents a second process built and note its checks (see ChildDocuments)."""
+    """Store the structure documents a second process built and note its checks (see ChildPull.documents)."""
     json_field = StagedJobStructure._meta.get_field("cost_codes")
     spool.db.execute("ATTACH DATABASE ? AS pulled_documents", (str(path),))
 
