@@ -12,6 +12,7 @@ identical rows for the same page; the conformance tests hold them to that.
 
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 
 import msgspec
@@ -34,6 +35,9 @@ _AMOUNT = Decimal | None
 
 # record field → type, for the entities with a typed fast path (in the order the fast loops unpack them)
 _FIELDS = {
+    "jobs": {"company_code": _TEXT, "job_code": _TEXT, "name": _TEXT, "controlling_code": _TEXT, "status": _TEXT,
+             "address": _TEXT, "city": _TEXT, "state": _TEXT, "zip": _TEXT, "start_date": _TEXT, "end_date": _TEXT,
+             "updated_at": _TEXT},
     "cost_codes": {"company_code": _TEXT, "job_code": _TEXT, "code": _TEXT, "name": _TEXT, "parent_code": _TEXT,
                    "active": _TEXT},
     "budget_lines": {"company_code": _TEXT, "job_code": _TEXT, "phase_code": _TEXT, "category_code": _TEXT,
@@ -86,7 +90,7 @@ class PageDecoder:
             if item is not None:
                 page = msgspec.defstruct(f"{entity}_page", [("items", list[item]), ("hasMore", bool, False)])
                 self._typed = msgspec.json.Decoder(page)
-                self._fast = self._cost_codes if entity == "cost_codes" else self._budget_lines
+                self._fast = {"jobs": self._jobs_fast, "cost_codes": self._cost_codes, "budget_lines": self._budget_lines}[entity]
         if entity == "jobs":
             raw_page = msgspec.defstruct("jobs_raw_page", [("items", list[msgspec.Raw])])
             self._raw = msgspec.json.Decoder(raw_page)
@@ -99,7 +103,7 @@ class PageDecoder:
             except msgspec.MsgspecError:
                 pass  # not JSON, or not what the fast loop reads: the careful way says which
             else:
-                rows = self._fast(page.items, prefix)
+                rows = self._fast(page.items, prefix, body)
                 if rows is not None:
                     return rows, page.hasMore
         items, has_more = envelope_items(body, self.name, offset)
@@ -118,8 +122,28 @@ class PageDecoder:
 
     # --- the fast loops: None means "read this page the careful way" ------------------------
 
+    def _jobs_fast(self, items, prefix: str, body: bytes) -> list[tuple] | None:
+        texts = self._raw.decode(body).items
+        rows = []
+        append = rows.append
+        for index, (item, text) in enumerate(zip(items, texts, strict=True), 1):
+            values = [value.strip() if value is not None else "" for value in astuple(item)]
+            company, job, name, controlling, status, address, city, state, zip_code, start, end, updated = values
+            if not (company and job):
+                return None
+            try:  # as the mapper reads dates: "2025-02-19", or the date of a timestamp
+                start = (date.fromisoformat(start[:10]) if len(start) > 10 else date.fromisoformat(start)).isoformat() if start else None
+                end = (date.fromisoformat(end[:10]) if len(end) > 10 else date.fromisoformat(end)).isoformat() if end else None
+                if updated:
+                    datetime.fromisoformat(updated)
+            except ValueError:
+                return None
+            append((company, job, name, "" if controlling.upper() == TOP_LEVEL else controlling, status, address, city, state,
+                    zip_code, start, end, bytes(text).decode(), f"{prefix}{index}"))
+        return rows
+
     @staticmethod
-    def _cost_codes(items, prefix: str) -> list[tuple] | None:
+    def _cost_codes(items, prefix: str, body: bytes) -> list[tuple] | None:
         rows = []
         append = rows.append
         for index, item in enumerate(items, 1):
@@ -135,7 +159,7 @@ class PageDecoder:
         return rows
 
     @staticmethod
-    def _budget_lines(items, prefix: str) -> list[tuple] | None:
+    def _budget_lines(items, prefix: str, body: bytes) -> list[tuple] | None:
         rows = []
         append = rows.append
         for index, item in enumerate(items, 1):

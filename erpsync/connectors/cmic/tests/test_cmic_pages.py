@@ -99,3 +99,28 @@ def test_jobs_keep_the_item_as_cmic_sent_it():
     (row,), _ = PageDecoder(CmicMapper(), "jobs", "jcjob")(body([item]), 0)
     assert row[:4] == ("DB01", "25101", "Library", "") and json.loads(row[11], parse_float=Decimal)["JobBudget"] == Decimal("1.50")
     assert "1.5" in row[11]
+
+
+JOB = {"JobCompCode": "DB01", "JobCode": "25101", "JobName": "Library", "JobCtrlCode": "ALL", "JobStatusCode": "Open",
+       "JobAddress1": "85 Mill Rd", "JobCity": "Richmond", "JobState": "VA", "JobZip": "23219", "JobStartDate": "2026-06-05",
+       "JobEndDate": "2028-06-27", "JobIuUpdateDate": "2026-06-05T08:00:00-05:00"}
+
+
+@pytest.mark.parametrize("change", [
+    {},
+    {"JobName": "  Library  ", "JobCtrlCode": "all"},
+    {"JobCtrlCode": "25100", "JobStartDate": "2026-06-05T00:00:00-05:00", "JobEndDate": None, "JobIuUpdateDate": ""},
+    {"JobName": None, "JobZip": 23219},  # a number where text belongs
+])
+def test_jobs_read_the_fast_way_match_the_mapper(change):
+    mapper = CmicMapper()
+    page = [JOB, JOB | {"JobCode": "25102"} | change]
+    rows, _ = PageDecoder(mapper, "jobs", "jcjob")(body(page), 0)
+    expected = [STAGING_ROW["jobs"](mapper.job(item, f"jcjob offset 0 item {i}")) for i, item in enumerate(page, 1)]
+    assert [r[:11] + r[12:] for r in rows] == [r[:11] + r[12:] for r in expected]
+    assert [json.loads(r[11]) for r in rows] == page
+
+
+def test_a_job_with_a_date_that_is_not_one_is_named_with_its_place():
+    with pytest.raises(ConnectorError, match=r"^jcjob offset 0 item 2, field JobStartDate: '2026-13-45' is not a date"):
+        PageDecoder(CmicMapper(), "jobs", "jcjob")(body([JOB, JOB | {"JobStartDate": "2026-13-45"}]), 0)
