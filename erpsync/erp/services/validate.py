@@ -12,6 +12,7 @@ def _limit(model, field_name: str) -> int:
     return model._meta.get_field(field_name).max_length
 
 
+@cache
 def limits() -> Limits:
     return Limits(code=_limit(CostCode, "code"), description=_limit(CostCode, "description"),
                   type_code=_limit(CostType, "code"), type_name=_limit(CostType, "name"))
