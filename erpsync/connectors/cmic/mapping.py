@@ -147,13 +147,17 @@ def parse_amount(value, *, where: str, attribute: str) -> Decimal:
     return amount
 
 
+def date_of(text: str) -> date:
+    """CMiC sends "2025-02-19" or a full timestamp such as "2025-02-19T00:00:00-05:00"; ValueError otherwise."""
+    return date.fromisoformat(text[:10]) if len(text) > 10 else date.fromisoformat(text)
+
+
 def parse_date(value, *, where: str, attribute: str) -> date | None:
     text = _text(value)
     if text == "":
         return None
     try:
-        # CMiC sends "2025-02-19" or a full timestamp such as "2025-02-19T00:00:00-05:00".
-        return date.fromisoformat(text[:10]) if len(text) > 10 else date.fromisoformat(text)
+        return date_of(text)
     except ValueError:
         raise ConnectorError(
             f"{where}, field {attribute}: {text!r} is not a date (expected YYYY-MM-DD)."

@@ -12,7 +12,7 @@ identical rows for the same page; the conformance tests hold them to that.
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import msgspec
@@ -26,7 +26,7 @@ from erpsync.connectors.base import (
     cost_type_row,
     job_row,
 )
-from erpsync.connectors.cmic.mapping import TOP_LEVEL, CmicMapper
+from erpsync.connectors.cmic.mapping import TOP_LEVEL, CmicMapper, date_of
 
 _FLAGS = {"": True, "Y": True, "N": False}  # what the fast loop accepts; the mapper explains anything else
 
@@ -131,9 +131,9 @@ class PageDecoder:
             company, job, name, controlling, status, address, city, state, zip_code, start, end, updated = values
             if not (company and job):
                 return None
-            try:  # as the mapper reads dates: "2025-02-19", or the date of a timestamp
-                start = (date.fromisoformat(start[:10]) if len(start) > 10 else date.fromisoformat(start)).isoformat() if start else None
-                end = (date.fromisoformat(end[:10]) if len(end) > 10 else date.fromisoformat(end)).isoformat() if end else None
+            try:
+                start = date_of(start).isoformat() if start else None
+                end = date_of(end).isoformat() if end else None
                 if updated:
                     datetime.fromisoformat(updated)
             except ValueError:

@@ -42,7 +42,7 @@ from erpsync.projects.amounts import budget_rows_fit
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import Project
 from erpsync.spool import Spool
-from erpsync.spool.child import ChildPull, helpers_can_start
+from erpsync.spool.child import ChildPull, helpers_can_start, write_documents
 
 logger = logging.getLogger(__name__)
 
@@ -194,12 +194,16 @@ def _apply(connection, user, spool: Spool, *, incremental: bool, report, documen
     if not incremental:
         pulled = [pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")]
         checked = dict.fromkeys(pulled, (0, []))  # a pulled job without phases or categories has none left
-    if documents is not None:
-        documents.wait()
-        written = _write_documents(spool, documents.documents_path, checked)
+    if incremental:
+        written = _merge_structures(spool)
     else:
-        written = _write_structures(spool, incremental=incremental, checked=checked)
-    if not incremental:
+        if documents is not None:  # built by the helper process meanwhile
+            documents.wait()
+            path = documents.documents_path
+        else:
+            path = spool.scratch_path("documents.sqlite3")
+            write_documents(spool, limits(), path)
+        written = _write_documents(spool, path, checked)
         # A full pull is the whole truth about the jobs it lists: a job it has no phases for keeps none.
         for chunk in batched([pk for pk in pulled if pk not in written], 500):
             StagedJobStructure.objects.filter(job_id__in=chunk).delete()
@@ -223,36 +227,25 @@ def _structures(spool: Spool):
         yield ids[(company_code, job_code)], company_code, codes, lines
 
 
-def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None = None) -> set[int]:
-    """Store the pulled structure of each job; an incremental pull's rows replace or join the stored ones.
-
-    With `checked` (a full pull, where the spool holds each pulled job's whole structure), each
-    job's cost codes are checked on the way, so nothing is read back: job id → (cost-code count,
-    cost-code problems).
-    """
+def _merge_structures(spool: Spool) -> set[int]:
+    """Store an incremental pull's structures: its rows replace or join each job's stored ones."""
     json_field = StagedJobStructure._meta.get_field("cost_codes")  # prepares any JSON value for the database
-    names = None
-    if checked is not None:
-        names = {(c, code): name for c, code, name in spool.rows("SELECT company, code, name FROM cost_types")}
-
     written = set()
 
     def rows(batch):
-        if incremental:
-            stored = {job_id: (codes, lines) for job_id, codes, lines in StagedJobStructure.objects.filter(
-                job_id__in=[job_id for job_id, _, _, _ in batch]).values_list("job_id", "cost_codes", "budget_lines")}
-        for job_id, company_code, codes_text, lines_text in batch:
+        stored = {job_id: (codes, lines) for job_id, codes, lines in StagedJobStructure.objects.filter(
+            job_id__in=[job_id for job_id, _, _, _ in batch]).values_list("job_id", "cost_codes", "budget_lines")}
+        for job_id, _, codes_text, lines_text in batch:
             written.add(job_id)
-            codes, lines = json.loads(codes_text), json.loads(lines_text)
-            if checked is not None:
-                checked[job_id] = checked_structure(company_code, codes, lines, names, limits())
-            if incremental and job_id in stored:
+            if job_id in stored:
                 old_codes, old_lines = stored[job_id]
-                codes = sorted(({c[0]: c for c in old_codes} | {c[0]: c for c in codes}).values())
-                lines = sorted(({(l[0], l[1]): l for l in old_lines} | {(l[0], l[1]): l for l in lines}).values())
+                codes = sorted(({c[0]: c for c in old_codes} | {c[0]: c for c in json.loads(codes_text)}).values())
+                lines = sorted(({(l[0], l[1]): l for l in old_lines} | {(l[0], l[1]): l for l in json.loads(lines_text)}).values())
             elif db.vendor == "sqlite":
                 yield job_id, codes_text, lines_text  # SQLite keeps JSON as the text SQLite itself just wrote
                 continue
+            else:
+                codes, lines = json.loads(codes_text), json.loads(lines_text)
             yield job_id, json_field.get_db_prep_save(codes, db), json_field.get_db_prep_save(lines, db)
 
     for batch in batched(_structures(spool), CHUNK):
@@ -261,7 +254,7 @@ def _write_structures(spool: Spool, *, incremental: bool, checked: dict | None =
 
 
 def _write_documents(spool: Spool, path, checked: dict) -> set[int]:
-    """Store the structure documents a second process built and note its checks (see ChildPull.documents)."""
+    """Store a full pull's structure documents and note their checks (see write_documents)."""
     json_field = StagedJobStructure._meta.get_field("cost_codes")
     spool.db.execute("ATTACH DATABASE ? AS pulled_documents", (str(path),))
 
