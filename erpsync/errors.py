@@ -26,3 +26,7 @@ class ProjectLimitReached(ApplicationError):
 
 class SourceFailed(ApplicationError):
     """The ERP (or its export) could not be read; nothing was changed."""
+
+
+class RefreshBusy(ApplicationError):
+    """A refresh of the same connection is queued or running; one runs at a time."""

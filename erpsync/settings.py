@@ -146,9 +146,6 @@ CRONTASK = {"REDIS_URL": os.environ.get("ERPSYNC_REDIS_URL") or None}
 JOB_COST_SYNC_SCHEDULE = os.environ.get("ERPSYNC_JOB_COST_SYNC_SCHEDULE", "*/15 * * * *")
 # A full refresh of incrementally refreshed connections, so deletions in the ERP are seen too.
 FULL_REFRESH_SCHEDULE = os.environ.get("ERPSYNC_FULL_REFRESH_SCHEDULE", "30 2 * * *")
-# A refresh that pulls at least this many jobs reads job categories in a second process while it
-# reads phases (see erpsync/spool/child.py); 0 turns that off.
-PARALLEL_PULL_JOBS = int(os.environ.get("ERPSYNC_PARALLEL_PULL_JOBS", "2000"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -5,12 +5,10 @@ Each record carries `where` (file and row, or resource and offset) so an error a
 name the place, and `raw` (the item as the ERP sent it); neither takes part in equality.
 """
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import batched
 from typing import Protocol, runtime_checkable
 
 ZERO = Decimal("0")
@@ -167,51 +165,6 @@ class Source(Protocol):
     def budget_lines(self, *, since: datetime | None = None, job_codes: set[str] | None = None) -> Iterator[BudgetLineRecord]: ...
 
     def cost_transactions(self, *, since: datetime | None = None, job_codes: set[str] | None = None) -> Iterator[CostTransactionRecord]: ...
-
-
-# --- staging rows ------------------------------------------------------------------------
-#
-# A refresh stages hundreds of thousands of records. It takes them as plain tuples in batches:
-# each record's fields in declaration order, with `where` last. Jobs leave out `updated_at`,
-# give their dates as ISO text and their raw item as JSON text. A Source may yield such batches
-# itself (`staging_batches`, when it can build them faster than records); `staging_batches_of`
-# builds them from records for any Source.
-
-STAGED_ENTITIES = ("cost_types", "jobs", "cost_codes", "budget_lines")
-BATCH = 2000
-
-
-def job_row(r: JobRecord, raw_text: str | None = None) -> tuple:
-    return (r.company_code, r.job_code, r.name, r.controlling_code, r.status, r.address, r.city, r.state, r.zip,
-            r.start_date.isoformat() if r.start_date else None, r.end_date.isoformat() if r.end_date else None,
-            json.dumps(dict(r.raw), default=str) if raw_text is None else raw_text, r.where)
-
-
-def cost_code_row(r: CostCodeRecord) -> tuple:
-    return (r.company_code, r.job_code, r.code, r.name, r.parent_code, r.active, r.where)
-
-
-def cost_type_row(r: CostTypeRecord) -> tuple:
-    return (r.company_code, r.code, r.name, r.parent_code, r.where)
-
-
-def budget_line_row(r: BudgetLineRecord) -> tuple:
-    return (r.company_code, r.job_code, r.phase_code, r.category_code, r.active, r.original_budget, r.approved_changes,
-            r.budget_units, r.committed_cost, r.percent_complete, r.where)
-
-
-STAGING_ROW = {"jobs": job_row, "cost_codes": cost_code_row, "cost_types": cost_type_row, "budget_lines": budget_line_row}
-
-
-def staging_batches_of(source: "Source", entity: str, *, since: datetime | None = None) -> Iterator[list[tuple]]:
-    """The staging rows of one entity, in batches: the Source's own if it has them, else from its records."""
-    if hasattr(source, "staging_batches"):
-        yield from source.staging_batches(entity, since=since)
-        return
-    records: Iterable = source.cost_types() if entity == "cost_types" else getattr(source, entity)(since=since)
-    row = STAGING_ROW[entity]
-    for chunk in batched(records, BATCH):
-        yield [row(r) for r in chunk]
 
 
 def job_costs_from(

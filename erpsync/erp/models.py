@@ -136,7 +136,7 @@ class StagedJob(models.Model):
     cost_code_count = models.PositiveIntegerField(default=0)
     sub_job_count = models.PositiveIntegerField(default=0)
     first_pulled_at = models.DateTimeField(auto_now_add=True)
-    pulled_at = models.DateTimeField()
+    pulled_at = models.DateTimeField()  # when a refresh last brought a change to it
     last_job_cost_sync_at = models.DateTimeField(null=True, blank=True)
     publish_status = models.CharField(max_length=12, choices=PublishStatus.choices, default=PublishStatus.NONE, blank=True)
     publish_step = models.CharField(max_length=60, blank=True)
@@ -233,6 +233,11 @@ class SyncRun(models.Model):
     class Meta:
         indexes = [models.Index(fields=["company", "-created_at"])]
         ordering = ["-created_at"]
+        constraints = [
+            # One refresh of a connection at a time, whoever starts it (the web, the command line, the schedule).
+            models.UniqueConstraint(fields=["connection"], condition=models.Q(kind="refresh", outcome__in=["queued", "running"]),
+                                    name="one_active_refresh_per_connection"),
+        ]
 
     @property
     def duration(self):

@@ -1,7 +1,7 @@
-"""The cost-code rules a job must meet to become a project, in words the user can act on.
+"""The rules a job must meet to become a project, in words the user can act on.
 
-No Django here: a large refresh checks its jobs' cost codes in a process of its own (see
-erpsync/spool/child.py). services/validate.py adds the rules about the job itself.
+The one rule set: validation, import and refresh all call `problems_for`. No Django here;
+services/validate.py reads a job from staging and the registry's field limits.
 """
 
 import re
@@ -17,6 +17,7 @@ class JobShape:
 
     job_code: str
     name: str
+    controlling_code: str = ""  # a sub job's control job
     cost_codes: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, parent)
     budget_pairs: set[tuple[str, str]] = field(default_factory=set)  # (phase, category)
     cost_type_names: dict[str, str] = field(default_factory=dict)  # category code → name
@@ -24,8 +25,10 @@ class JobShape:
 
 @dataclass(frozen=True)
 class Limits:
-    """The registry's longest cost code, description, cost type code and name."""
+    """The registry's longest project number and name, cost code, description, cost type code and name."""
 
+    project_number: int
+    project_name: int
     code: int
     description: int
     type_code: int
@@ -44,6 +47,52 @@ def problem(code: str, message: str, items: list[str] = ()) -> dict:
 def prefixed(problems: list[dict], sub_job_code: str) -> list[dict]:
     """A sub job's cost-code problems as its control job shows them."""
     return [{**p, "message": f"Sub job {sub_job_code}: {p['message']}"} for p in problems]
+
+
+def shape(job_code: str, name: str, codes: list, lines: list, cost_type_names: dict[str, str], *,
+          controlling_code: str = "") -> JobShape:
+    """A job as validation sees it, from its structure documents (see StagedJobStructure)."""
+    pairs = {(line[0], line[1]) for line in lines}
+    return JobShape(job_code=job_code, name=name, controlling_code=controlling_code,
+                    cost_codes=[(code[0], code[1], code[2]) for code in codes], budget_pairs=pairs,
+                    cost_type_names={cat: cost_type_names.get(cat, "") for _, cat in pairs})
+
+
+def problems_for(job: JobShape, limits: Limits, *, sub_jobs: list[JobShape] = (), number_taken: bool = False,
+                 control_job_missing: bool = False) -> list[dict]:
+    """The problems that block importing `job`; each a dict with a code, a message and the items at fault.
+
+    A control job shows its sub jobs' cost-code problems too, each prefixed with the sub job.
+    """
+    problems = []
+    if control_job_missing:
+        problems.append(problem("missing_controlling_job", f"This sub job's controlling job {job.controlling_code} is not in the ERP.",
+                                [job.controlling_code]))
+    problems += job_problems(job, limits, number_taken=number_taken) + shape_problems(job, limits)
+    for sub_job in sub_jobs:
+        problems += prefixed(shape_problems(sub_job, limits), sub_job.job_code)
+    return problems
+
+
+def job_problems(job: JobShape, limits: Limits, *, number_taken: bool = False) -> list[dict]:
+    """What is wrong with the job itself: its name, its code, its project number."""
+    problems = []
+    if not job.name.strip():
+        problems.append(problem("missing_name", f"Job {job.job_code} has no name in the ERP; give it one there, then refresh."))
+    if len(job.job_code) > limits.project_number:
+        problems.append(problem("too_long", f"The job code {job.job_code} is longer than the {limits.project_number} characters "
+                                "a project number may have."))
+    if len(job.name) > limits.project_name:
+        problems.append(problem("too_long", f"The job name is {len(job.name)} characters; a project name may have at most "
+                                f"{limits.project_name}."))
+    if number_taken:
+        problems.append(problem(
+            "number_taken",
+            f"Project number {job.job_code} is already used by another project that is not linked to "
+            "this job; rename that project or change the job code in the ERP.",
+            [job.job_code],
+        ))
+    return problems
 
 
 def shape_problems(shape: JobShape, limits: Limits) -> list[dict]:
@@ -107,11 +156,3 @@ def shape_problems(shape: JobShape, limits: Limits) -> list[dict]:
     if long_types:
         add("too_long", f"cost types with a code or name too long: {listing(long_types)}.", long_types)
     return problems
-
-
-def checked_structure(company_code: str, codes: list, lines: list, names: dict, limits: Limits) -> tuple[int, list[dict]]:
-    """(cost-code count, cost-code problems) of a job's structure documents (see StagedJobStructure)."""
-    pairs = {(line[0], line[1]) for line in lines}
-    shape = JobShape(job_code="", name="", cost_codes=[(code[0], code[1], code[2]) for code in codes], budget_pairs=pairs,
-                     cost_type_names={cat: names.get((company_code, cat), "") for cat in {cat for _, cat in pairs}})
-    return len(codes), shape_problems(shape, limits)

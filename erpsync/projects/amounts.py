@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from erpsync.connectors.base import ConnectorError
 
-# The registry's decimal fields (no Django here: a refresh's pulling process checks amounts too).
+# The registry's decimal fields, declared without Django so connectors and refreshes can check amounts.
 MONEY = {"max_digits": 16, "decimal_places": 2, "default": 0}
 QUANTITY = {"max_digits": 16, "decimal_places": 4, "default": 0}
 
@@ -40,14 +40,3 @@ def quantity(value: Decimal, where: str) -> Decimal:
             f"{where}: the quantity {value} cannot be stored exactly (at most {QUANTITY['decimal_places']} decimal places)."
         )
     return value
-
-
-def budget_rows_fit(rows: list[tuple]) -> list[tuple]:
-    """Refuse a staged budget line (see connectors.base) whose amounts cannot be stored exactly, naming it."""
-    for row in rows:
-        budget, changes, units, committed = row[5:9]
-        if not (money_fits(budget) and money_fits(changes) and money_fits(committed) and quantity_fits(units)):
-            for amount in (budget, changes, committed):
-                money(amount, row[-1])  # raises, naming the amount and where it is
-            quantity(units, row[-1])
-    return rows

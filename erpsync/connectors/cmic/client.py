@@ -100,12 +100,11 @@ class CmicClient:
         detail = response.text[:200].strip()
         return ConnectorError(f"CMiC refused the request for {name} (HTTP {status}){': ' + detail if detail else ''}.")
 
-    def pages(self, entity: str, *, q: list[str] = (), order_by: str = "", decode=None) -> Iterator[tuple[int, list]]:
+    def pages(self, entity: str, *, q: list[str] = (), order_by: str = "") -> Iterator[tuple[int, list]]:
         """Yield (offset, items) page by page while CMiC says there is more.
 
-        `decode(body, offset)` turns a page's body into (items, hasMore); by default the items
-        are the decoded JSON objects. The next page is fetched and decoded while the caller
-        works on this one, so CMiC's time to answer and ours to stage overlap.
+        The next page is fetched and decoded while the caller works on this one, so CMiC's
+        time to answer and ours to map and stage overlap.
         """
         name = self.resource_name(entity)
         order = order_by or self.resources.get(entity, {}).get("order_by") or ("default" if name in ORDER_BY_DEFAULT else "")
@@ -114,18 +113,17 @@ class CmicClient:
             params["q"] = ";".join(q)
         if order:
             params["orderBy"] = order
-        decode = decode or (lambda body, offset: envelope_items(body, name, offset))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmic-page") as pool:
-            pending = pool.submit(self._page, entity, params, 0, decode)
+            pending = pool.submit(self._page, entity, params, 0)
             while pending is not None:
                 offset, items, has_more = pending.result()
                 following = offset + len(items)
-                pending = pool.submit(self._page, entity, params, following, decode) if has_more and items else None
+                pending = pool.submit(self._page, entity, params, following) if has_more and items else None
                 yield offset, items
 
-    def _page(self, entity: str, params: dict, offset: int, decode) -> tuple[int, list, bool]:
+    def _page(self, entity: str, params: dict, offset: int) -> tuple[int, list, bool]:
         response = self.get(entity, params={**params, "offset": offset})
-        items, has_more = decode(response.content, offset)
+        items, has_more = envelope_items(response.content, self.resource_name(entity), offset)
         return offset, items, has_more
 
     def describe(self, entity: str) -> dict:

@@ -8,9 +8,10 @@ import httpx
 from erpsync.connectors.base import CheckResult, ConnectorError
 from erpsync.connectors.cmic.client import CmicClient, describe_attributes, quote_value
 from erpsync.connectors.cmic.mapping import RESOURCES, CmicMapper
-from erpsync.connectors.cmic.pages import PageDecoder, checked_items
+from erpsync.connectors.cmic.pages import checked_items
 from erpsync.connectors.http import RetryPolicy
 
+PARALLEL_REQUESTS = 2  # what most tenants allow one API user; a connection may set its own
 
 
 class CmicRestSource:
@@ -18,23 +19,16 @@ class CmicRestSource:
     supports_since = True
 
     def __init__(self, *, base_url: str, environment: str, company_codes: list[str], attributes: Mapping | None = None,
-                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None, **client_settings):
+                 parallel_requests: int = PARALLEL_REQUESTS, retry: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None, **client_settings):
         if not company_codes:
             raise ConnectorError("The CMiC connection names no company code to pull.")
         self.company_codes = [str(c) for c in company_codes]
         self.mapper = CmicMapper(attributes)
+        # How many resources a refresh reads at once, each over a connection of its own.
+        self.parallel_requests = max(1, int(parallel_requests))
         self.client = CmicClient(base_url=base_url, environment=environment, retry=retry, transport=transport,
                                  **{k: v for k, v in client_settings.items() if k in _CLIENT_SETTINGS})
-        # What another process needs to read this ERP the same way (not with a test's own transport or retry waits).
-        self._recipe = None if retry is not None or transport is not None else (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {"base_url": base_url, "environment": environment, "company_codes": self.company_codes,
-             "attributes": attributes, **client_settings},
-        )
-
-    def recipe(self) -> tuple[str, dict] | None:
-        """(class, settings) that build this Source again, secrets included, or None where it cannot be rebuilt."""
-        return self._recipe
 
     @property
     def requests_made(self) -> int:
@@ -74,13 +68,6 @@ class CmicRestSource:
 
     def cost_transactions(self, *, since=None, job_codes=None):
         yield from self._records("cost_transactions", self.mapper.cost_transaction, since=since, job_codes=job_codes)
-
-    def staging_batches(self, entity: str, *, since: datetime | None = None):
-        """Staging rows page by page (see connectors.base), decoded the fast way where a page allows."""
-        decode = PageDecoder(self.mapper, entity, self.client.resource_name(entity))
-        for q in self._filters(entity, since=since):
-            for _, rows in self.client.pages(entity, q=q, decode=decode):
-                yield rows
 
     # --- paging --------------------------------------------------------------------------
 

@@ -84,6 +84,8 @@ class CmicExportSource:
                 yield make(item, where)
 
     def _path(self, entity: str) -> Path | None:
+        if not self.folder.is_dir():
+            raise ConnectorError(f"The export folder {self.folder} does not exist.")
         name = RESOURCES[entity].name
         found = [p for p in (self.folder / f"{name}.csv", self.folder / f"{name}.json") if p.exists()]
         if len(found) == 2:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from erpsync.connectors.base import STAGED_ENTITIES, Source, staging_batches_of
+from erpsync.connectors.base import Source
 from erpsync.connectors.cmic.fake_server import FakeCmic
 from erpsync.connectors.cmic.source import CmicRestSource
 from erpsync.connectors.files.source import CmicExportSource
@@ -42,18 +42,6 @@ def test_every_source_filters_by_job_alike(sources, entity):
     codes = {"25102", "25102-01"}
     files, rest = (pull(s, entity, job_codes=codes) for s in (sources["files"], sources["rest"]))
     assert files == rest and {r.job_code for r in rest} == codes
-
-
-@pytest.mark.parametrize("entity", STAGED_ENTITIES)
-def test_every_source_yields_identical_staging_rows(sources, entity):
-    """What a refresh stages, whether a Source builds the rows itself or from its records."""
-    def rows(source):
-        found = [row for batch in staging_batches_of(source, entity) for row in batch]
-        return sorted(row[:-2] if entity == "jobs" else row[:-1] for row in found)  # not where, nor the raw item
-
-    files, rest = rows(sources["files"]), rows(sources["rest"])
-    assert files and files == rest
-    assert hasattr(sources["rest"], "staging_batches")
 
 
 @pytest.mark.parametrize("name", ["files", "rest"])

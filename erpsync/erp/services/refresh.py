@@ -1,55 +1,56 @@
 """Refresh: pull the ERP's jobs, phases and categories into staging, all or nothing.
 
-The pull goes to a scratch spool first (memory stays flat, progress is visible while the ERP is
-read), is checked there, then applied to staging in one transaction. Sources that can filter by
-change date are pulled incrementally after the first refresh: only what changed since the last
-one (with an overlap for clock skew). Phases deleted in the ERP are only noticed by a full
-refresh (`full=True`). A large pull also works in a second process (see erpsync/spool/child.py).
+The pull is read into scratch tables and checked there as a whole (erp/pull.py). Then staging
+changes in one transaction: new jobs inserted, changed ones updated and audited, structure
+documents rebuilt, and the problems of every job the pull touched stored, by the same rules
+validation uses (erp/rules.py). Sources that can filter by change date are pulled
+incrementally after the first refresh, with an overlap for clock skew; phases deleted in the
+ERP are only noticed by a full refresh (`full=True`, nightly). The database admits one active
+refresh per connection.
 """
 
-import json
 import logging
 from collections import defaultdict
 from datetime import timedelta
 from itertools import batched
+from typing import NamedTuple
 
-from django.conf import settings
-from django.db import connection as db, transaction
-from django.utils import timezone
-from django.utils.dateparse import parse_date
+from django.db import IntegrityError, connection as db_connection, transaction
+from django.utils import formats, timezone
 
+from erpsync import db
 from erpsync.companies.models import Membership
 from erpsync.companies.permissions import REFRESH_REQUIREMENT, can_refresh_erp
 from erpsync.connectors import registry
-from erpsync.connectors.base import ConnectorError, staging_batches_of
 from erpsync.erp.models import (
     AuditEvent,
     ErpConnection,
     ErpWatermark,
     StagedCostType,
     StagedJob,
-    StagedJobStructure,
     StagedJobStatus,
+    StagedJobStructure,
     SyncRun,
     SyncRunKind,
     SyncRunOutcome,
 )
+from erpsync.erp.pull import Pull
+from erpsync.erp.rules import problems_for, shape
 from erpsync.erp.services.runs import sync_run_recording
-from erpsync.erp.rules import JobShape, checked_structure, prefixed
-from erpsync.erp.services.validate import job_problems, limits
-from erpsync.errors import PermissionRefused
-from erpsync.projects.amounts import budget_rows_fit
-from erpsync.projects.bulk import bulk_insert
+from erpsync.erp.services.validate import limits
+from erpsync.errors import PermissionRefused, RefreshBusy
 from erpsync.projects.models import Project
-from erpsync.spool import Spool
-from erpsync.spool.child import ChildPull, helpers_can_start, write_documents
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 2000
 OVERLAP = timedelta(minutes=15)  # re-read a little of the last window, in case clocks disagree
 WATERMARK = "refresh"
-JOB_FIELDS = ("controlling_code", "name", "erp_status", "address", "city", "state", "zip", "start_date", "end_date")
+ACTIVE = [SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
+BATCH = 1000
+# StagedJob column → pull_jobs column, for what a user sees of a job
+JOB_COLUMNS = {"controlling_code": "controlling", "name": "name", "erp_status": "status", "address": "address",
+               "city": "city", "state": "state", "zip": "zip", "start_date": "start_date", "end_date": "end_date"}
+PULLED = "p.company = s.erp_company_code AND p.job = s.job_code"
 
 
 def _check_permission(connection, user) -> None:
@@ -60,371 +61,185 @@ def _check_permission(connection, user) -> None:
 def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = None, progress=None, full: bool = False) -> SyncRun:
     """Pull jobs into staging: new → Ready to Import, changed → updated, archived and synced stay.
 
-    `user` is None for scheduled and command-line refreshes run by the system.
+    `user` is None for scheduled and command-line refreshes run by the system. Without `run`
+    (the command line), a refresh of the connection that is queued or running already is
+    refused with RefreshBusy.
     """
     _check_permission(connection, user)
+    if run is None:
+        run, created = _queue_run(connection, user)
+        if not created:
+            raise RefreshBusy(_busy_message(run))
     with (
         sync_run_recording(company=connection.company, kind=SyncRunKind.REFRESH, connection=connection, user=user,
                            run=run, progress=progress) as (run, report),
-        Spool() as spool,
+        Pull() as pull,
     ):
         source = connection.source()
-        since = None
-        if getattr(source, "supports_since", False) and not full:
-            mark = ErpWatermark.objects.filter(connection=connection, resource=WATERMARK).first()
-            since = mark.value - OVERLAP if mark else None
+        incremental = getattr(source, "supports_since", False)
+        mark = ErpWatermark.objects.filter(connection=connection, resource=WATERMARK).first() if incremental and not full else None
+        since = mark.value - OVERLAP if mark else None
         started = timezone.now()
-        # A large full pull's second process also builds and checks the structure documents,
-        # while this one stages the jobs.
-        helper = _pull(source, spool, since, report, codes_in=lambda: _check_jobs(connection, spool),
-                       documents=limits() if since is None else None)
-        try:
-            _check_lines(connection, spool, incremental=since is not None)
-            report(4, 5, "Saving")
-            with transaction.atomic():
-                run.counts = _apply(connection, user, spool, incremental=since is not None, report=report,
-                                    documents=helper if helper is not None and helper.documents_path else None)
-                if getattr(source, "supports_since", False):
-                    ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
-        finally:
-            if helper is not None:
-                helper.stop()
-        run.counts["incremental"] = since is not None
+        pull.load(source, since=since, readers=getattr(source, "parallel_requests", 2), report=report)
+        counts = {"jobs": pull.jobs.table.loaded, "cost_codes": pull.codes.table.loaded,
+                  "budget_lines": pull.lines.table.loaded, "cost_types": pull.cost_types.table.loaded}
+        report(1, 4, "Checking")
+        pull.check_rows(connection.pk)
+        if since is not None:  # the jobs it touches keep the staged phases and job categories it does not replace
+            pull.keep_staged(_staged_documents(connection, pull.jobs_with_structure()))
+        pull.check_phases()
+        report(2, 4, "Saving")
+        with transaction.atomic():
+            ErpConnection.objects.select_for_update().only("pk").get(pk=connection.pk)
+            _save_cost_types(connection)
+            counts |= _save_jobs(connection, user)
+            _save_documents(connection, full=since is None)
+            report(3, 4, "Checking jobs")
+            _recheck(connection)
+            if incremental:
+                ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
+        run.counts = counts | {"incremental": since is not None}
     return run
 
 
-PULL = [  # (entity, spool table, progress label), in the order they are read
-    ("cost_types", "cost_types", "Reading cost types"),
-    ("jobs", "jobs", "Reading jobs"),
-    ("cost_codes", "codes", "Reading cost codes"),
-    ("budget_lines", "lines", "Reading budget lines"),
-]
+def _staged_documents(connection, keys: list[tuple[str, str]]):
+    """(company, job, phases, job categories) as staged, for the jobs with these keys."""
+    by_job = defaultdict(set)
+    for company_code, job_code in keys:
+        by_job[job_code].add(company_code)
+    for chunk in batched(by_job, BATCH):
+        structures = StagedJobStructure.objects.filter(job__connection=connection, job__job_code__in=chunk).values_list(
+            "job__erp_company_code", "job__job_code", "cost_codes", "budget_lines")
+        yield from (s for s in structures if s[0] in by_job[s[1]])
 
 
-def _pull(source, spool: Spool, since, report, *, codes_in=None, documents=None) -> ChildPull | None:
-    """Read the ERP into the spool. A large pull reads job categories in a second process, which
-    is returned (the caller stops it); with `documents` (the cost-code limits), that process then
-    builds the structure documents.
-
-    `codes_in` is called once phases are in, before job categories are (or, being read by the
-    second process, while they are).
-    """
-    child = None  # job categories read by a second process, for a large pull
-    large_from = _parallel_from(source)
-
-    def start_child_when_large(batches):
-        """Jobs pass through; once there are enough of them, job categories start in a second process."""
-        nonlocal child
-        seen = 0
-        for batch in batches:
-            seen += len(batch)
-            if child is None and large_from <= seen:
-                spool.hand_over("lines")
-                child = ChildPull(source.recipe(), "budget_lines", "lines", since, spool.scratch_path("lines.sqlite3"))
-            yield batch
-
-    try:
-        for step, (entity, table, label) in enumerate(PULL):
-            report(step, len(PULL) + 1, label)
-            if entity == "budget_lines" and codes_in is not None:
-                codes_in()
-            if child is not None and entity == child.entity:
-                if documents is not None:  # the spool has all but the job categories, which are the child's own
-                    child.documents(spool.path, {**spool.attached, spool.attachment(table): str(child.path)}, documents,
-                                    spool.scratch_path("documents.sqlite3"))
-                child.wait()
-                spool.adopt(table, child.path)
-                continue
-            batches = staging_batches_of(source, entity, since=since)
-            if entity == "jobs":
-                batches = start_child_when_large(batches)
-            spool.add(table, map(budget_rows_fit, batches) if entity == "budget_lines" else batches)
-    except BaseException:
-        if child is not None:
-            child.stop()
-        raise
-    return child
-
-
-def _parallel_from(source) -> float:
-    """How many pulled jobs make a pull large enough for a second process (never, if the Source cannot be rebuilt there)."""
-    recipe = source.recipe() if hasattr(source, "recipe") else None
-    possible = recipe is not None and settings.PARALLEL_PULL_JOBS > 0 and helpers_can_start()
-    return settings.PARALLEL_PULL_JOBS if possible else float("inf")
-
-
-def _check_jobs(connection, spool: Spool) -> None:
-    """Each pulled phase belongs to a pulled or staged job (checked once phases are in, while job categories may still be read)."""
-    spool.add_known("known_jobs", StagedJob.objects.filter(connection=connection).values_list("erp_company_code", "job_code").iterator(chunk_size=CHUNK))
-    orphan = spool.first("""SELECT code, job, "where" FROM codes c
-        WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.company = c.company AND j.job = c.job)
-          AND NOT EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = c.company AND k.job = c.job) LIMIT 1""")
-    if orphan:
-        raise ConnectorError(f"{orphan[2]}: cost code {orphan[0]} belongs to job {orphan[1]}, which the jobs list does not have.")
-
-
-def _check_lines(connection, spool: Spool, *, incremental: bool) -> None:
-    """Each pulled job category names a category of the company and a phase of its job, pulled or staged."""
-    if incremental:
-        jobs = {(c, j) for c, j in spool.rows("SELECT DISTINCT company, job FROM lines")}
-        staged = StagedJob.objects.filter(connection=connection, job_code__in={j for _, j in jobs})
-        spool.add_known("known_codes", (
-            (company_code, job_code, code[0])
-            for company_code, job_code, codes in staged.values_list("erp_company_code", "job_code", "structure__cost_codes")
-            if (company_code, job_code) in jobs and codes for code in codes
-        ))
-    spool.check_lines(known_codes=incremental)
-
-
-def _apply(connection, user, spool: Spool, *, incremental: bool, report, documents: ChildPull | None = None) -> dict:
-    now = timezone.now()
+def _save_cost_types(connection) -> None:
     StagedCostType.objects.filter(connection=connection).delete()
-    StagedCostType.objects.bulk_create(
-        (StagedCostType(connection=connection, erp_company_code=c, code=code, name=name) for c, code, name, _, _ in spool.rows("SELECT * FROM cost_types")),
-        batch_size=CHUNK,
-    )
-    created, changed, unchanged = _apply_jobs(connection, user, spool, now)
-    spool.add_known("job_ids", StagedJob.objects.filter(connection=connection).values_list(
-        "erp_company_code", "job_code", "pk").iterator(chunk_size=CHUNK))
-    touched = {pk for (pk,) in spool.rows("""SELECT i.id FROM job_ids i
-        WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.company = i.company AND j.job = i.job)
-           OR EXISTS (SELECT 1 FROM codes c WHERE c.company = i.company AND c.job = i.job)
-           OR EXISTS (SELECT 1 FROM lines l WHERE l.company = i.company AND l.job = i.job)""")}
-    checked = None  # a full pull checks its jobs' cost codes while writing their structure
-    if not incremental:
-        pulled = [pk for (pk,) in spool.rows("SELECT i.id FROM jobs JOIN job_ids i USING (company, job)")]
-        checked = dict.fromkeys(pulled, (0, []))  # a pulled job without phases or categories has none left
-    if incremental:
-        written = _merge_structures(spool)
-    else:
-        if documents is not None:  # built by the helper process meanwhile
-            documents.wait()
-            path = documents.documents_path
-        else:
-            path = spool.scratch_path("documents.sqlite3")
-            write_documents(spool, limits(), path)
-        written = _write_documents(spool, path, checked)
-        # A full pull is the whole truth about the jobs it lists: a job it has no phases for keeps none.
-        for chunk in batched([pk for pk in pulled if pk not in written], 500):
-            StagedJobStructure.objects.filter(job_id__in=chunk).delete()
-    report(5, 5, "Checking jobs")
-    _revalidate(connection, touched, checked=checked or {})
-    return {
-        "jobs": spool.count("jobs"),
-        "new": created,
-        "changed": changed,
-        "unchanged": unchanged,
-        "cost_codes": spool.count("codes"),
-        "budget_lines": spool.count("lines"),
-        "cost_types": spool.count("cost_types"),
-    }
+    db.execute(f"""INSERT INTO {StagedCostType._meta.db_table} (connection_id, erp_company_code, code, name)
+        SELECT %s, company, code, name FROM pull_cost_types""", [connection.pk])
 
 
-def _structures(spool: Spool):
-    """(job id, ERP company, phases, job categories) of every job with rows in the pull, as JSON text."""
-    ids = dict(((c, j), pk) for c, j, pk in spool.rows("SELECT company, job, id FROM job_ids"))
-    for company_code, job_code, codes, lines in spool.structures():
-        yield ids[(company_code, job_code)], company_code, codes, lines
+def _save_jobs(connection, user) -> dict[str, int]:
+    """Insert new jobs, update changed ones (audited), and leave the rest unwritten."""
+    now = timezone.now()
+    table = StagedJob._meta.db_table
+    differs = " OR ".join(f"s.{column} IS DISTINCT FROM p.{pulled}" for column, pulled in JOB_COLUMNS.items())
+    changed = db.rows(f"""SELECT s.id, s.job_code, s.name, {', '.join(f's.{c}' for c in JOB_COLUMNS)}, {', '.join(f'p.{c}' for c in JOB_COLUMNS.values())}
+        FROM {table} s JOIN pull_jobs p ON {PULLED} WHERE s.connection_id = %s AND ({differs})""", [connection.pk])
+    events = []
+    for pk, code, name, *values in changed:
+        was, now_is = dict(zip(JOB_COLUMNS, values[:len(JOB_COLUMNS)])), dict(zip(JOB_COLUMNS, values[len(JOB_COLUMNS):]))
+        fields = [f for f in JOB_COLUMNS if was[f] != now_is[f]]
+        events.append(AuditEvent(company=connection.company, actor=user, action="erp_job.changed_in_erp", object_type="stagedjob",
+                                 object_id=str(pk), object_repr=f"{code} {name}"[:255], before=_jsonable(was, fields),
+                                 after=_jsonable(now_is, fields)))
+    assignments = ", ".join(f"{column} = p.{pulled}" for column, pulled in JOB_COLUMNS.items())
+    db.execute(f"""UPDATE {table} AS s SET {assignments}, raw = p.raw, pulled_at = %s FROM pull_jobs p
+        WHERE s.connection_id = %s AND {PULLED} AND ({differs} OR s.raw IS DISTINCT FROM p.raw)""", [now, connection.pk])
 
-
-def _merge_structures(spool: Spool) -> set[int]:
-    """Store an incremental pull's structures: its rows replace or join each job's stored ones."""
-    json_field = StagedJobStructure._meta.get_field("cost_codes")  # prepares any JSON value for the database
-    written = set()
-
-    def rows(batch):
-        stored = {job_id: (codes, lines) for job_id, codes, lines in StagedJobStructure.objects.filter(
-            job_id__in=[job_id for job_id, _, _, _ in batch]).values_list("job_id", "cost_codes", "budget_lines")}
-        for job_id, _, codes_text, lines_text in batch:
-            written.add(job_id)
-            if job_id in stored:
-                old_codes, old_lines = stored[job_id]
-                codes = sorted(({c[0]: c for c in old_codes} | {c[0]: c for c in json.loads(codes_text)}).values())
-                lines = sorted(({(l[0], l[1]): l for l in old_lines} | {(l[0], l[1]): l for l in json.loads(lines_text)}).values())
-            elif db.vendor == "sqlite":
-                yield job_id, codes_text, lines_text  # SQLite keeps JSON as the text SQLite itself just wrote
-                continue
-            else:
-                codes, lines = json.loads(codes_text), json.loads(lines_text)
-            yield job_id, json_field.get_db_prep_save(codes, db), json_field.get_db_prep_save(lines, db)
-
-    for batch in batched(_structures(spool), CHUNK):
-        bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
-    return written
-
-
-def _write_documents(spool: Spool, path, checked: dict) -> set[int]:
-    """Store a full pull's structure documents and note their checks (see write_documents)."""
-    json_field = StagedJobStructure._meta.get_field("cost_codes")
-    spool.db.execute("ATTACH DATABASE ? AS pulled_documents", (str(path),))
-
-    written = set()
-
-    def rows(batch):
-        for job_id, codes, lines, count, problems in batch:
-            written.add(job_id)
-            checked[job_id] = (count, json.loads(problems) if problems else [])
-            if db.vendor == "sqlite":
-                yield job_id, codes, lines  # SQLite keeps JSON as the text SQLite wrote
-            else:
-                yield job_id, json_field.get_db_prep_save(json.loads(codes), db), json_field.get_db_prep_save(json.loads(lines), db)
-
-    documents = spool.rows("SELECT i.id, d.codes, d.lines, d.count, d.problems FROM documents d JOIN job_ids i USING (company, job)")
-    for batch in batched(documents, CHUNK):
-        bulk_insert(StagedJobStructure, ["job", "cost_codes", "budget_lines"], rows(batch), update_conflicts=["job"])
-    return written
-
-
-def _job_values(row) -> dict:
-    _, _, name, controlling, status, address, city, state, zip_code, start, end = row[:11]
-    return {"controlling_code": controlling, "name": name, "erp_status": status, "address": address, "city": city,
-            "state": state, "zip": zip_code, "start_date": parse_date(start) if start else None,
-            "end_date": parse_date(end) if end else None}
-
-
-def _jsonable(values: dict) -> dict:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
-
-
-def _apply_jobs(connection, user, spool: Spool, now) -> tuple[int, int, int]:
-    created = changed = unchanged = 0
-    # Each pulled job with a flag: is it staged already (known_jobs holds staging's keys, see _check)?
-    rows = spool.rows("""SELECT j.*, EXISTS (SELECT 1 FROM known_jobs k WHERE k.company = j.company AND k.job = j.job)
-        FROM jobs j""")
-    # New jobs go in with the number of cost codes pulled for them, which checking then mostly confirms.
-    code_counts = {(c, j): n for c, j, n in spool.rows("SELECT company, job, count(*) FROM codes GROUP BY company, job")}
-    for batch in batched(rows, CHUNK):
-        counts = _apply_job_batch(connection, user, batch, now, code_counts)
-        created, changed, unchanged = created + counts[0], changed + counts[1], unchanged + counts[2]
-    return created, changed, unchanged
-
-
-def _apply_job_batch(connection, user, rows, now, code_counts: dict) -> tuple[int, int, int]:
-    """Stage a batch of pulled jobs: rows of the spool's jobs table, each with its "staged already" flag last."""
-    company = connection.company
-    staged_codes = {r[1] for r in rows if r[-1]}
-    existing = {
-        (j.erp_company_code, j.job_code): j
-        for j in StagedJob.objects.filter(connection=connection, job_code__in=staged_codes)
-    } if staged_codes else {}
-    new, changed, raw_only, untouched, events = [], [], [], [], []
-    for row in rows:
-        values = _job_values(row)
-        job = existing.get((row[0], row[1]))
-        if job is None:
-            new.append((row, values))
-            continue
-        raw = json.loads(row[11])
-        before = {f: getattr(job, f) for f in JOB_FIELDS if getattr(job, f) != values[f]}
-        if before:
-            for f in before:
-                setattr(job, f, values[f])
-            job.raw, job.pulled_at = raw, now
-            changed.append(job)
-            events.append(AuditEvent(company=company, actor=user, action="erp_job.changed_in_erp", object_type="stagedjob",
-                                     object_id=str(job.pk), object_repr=str(job)[:255], before=_jsonable(before),
-                                     after=_jsonable({f: values[f] for f in before})))
-        elif job.raw != raw:
-            job.raw, job.pulled_at = raw, now
-            raw_only.append(job)
-        else:
-            untouched.append(job.pk)
-    StagedJob.objects.bulk_update(changed, ["raw", "pulled_at", *JOB_FIELDS], batch_size=500)
-    StagedJob.objects.bulk_update(raw_only, ["raw", "pulled_at"], batch_size=500)
-    StagedJob.objects.filter(pk__in=untouched).update(pulled_at=now)
-    _insert_new_jobs(connection, new, now, code_counts)
-    if new:
-        # One event for the jobs a refresh brings in, naming them all.
-        events.append(AuditEvent(company=company, actor=user, action="erp_jobs.pulled", object_type="erpconnection",
+    unstaged = f"NOT EXISTS (SELECT 1 FROM {table} s WHERE s.connection_id = %s AND {PULLED})"
+    new = db.rows(f"SELECT p.company, p.job FROM pull_jobs p WHERE {unstaged} ORDER BY p.seq", [connection.pk])
+    none = StagedJob._meta.get_field("problems").get_db_prep_save([], db_connection)
+    db.execute(f"""INSERT INTO {table} (company_id, connection_id, erp_company_code, job_code, {', '.join(JOB_COLUMNS)}, raw,
+            status, problems, cost_code_count, sub_job_count, first_pulled_at, pulled_at, publish_status, publish_step, publish_error)
+        SELECT %s, %s, p.company, p.job, {', '.join(f'p.{c}' for c in JOB_COLUMNS.values())}, p.raw,
+            %s, %s, 0, 0, %s, %s, '', '', '' FROM pull_jobs p WHERE {unstaged}""",
+               [connection.company_id, connection.pk, StagedJobStatus.READY, none, now, now, connection.pk])
+    if new:  # one event for the jobs a refresh brings in, naming them all
+        events.append(AuditEvent(company=connection.company, actor=user, action="erp_jobs.pulled", object_type="erpconnection",
                                  object_id=str(connection.pk), object_repr=str(connection)[:255],
-                                 after={"jobs": [f"{row[0]}/{row[1]}" for row, _ in new]}))
+                                 after={"jobs": [f"{company_code}/{job_code}" for company_code, job_code in new]}))
     AuditEvent.objects.bulk_create(events, batch_size=500)
-    return len(new), len(changed), len(raw_only) + len(untouched)
+    pulled = db.rows("SELECT COUNT(*) FROM pull_jobs")[0][0]
+    return {"new": len(new), "changed": len(changed), "unchanged": pulled - len(new) - len(changed)}
 
 
-def _insert_new_jobs(connection, new: list, now, code_counts: dict) -> None:
-    """New jobs go in with executemany: a first refresh of a large ERP brings tens of thousands."""
-    def prep(name, value):
-        return StagedJob._meta.get_field(name).get_db_prep_save(value, db)
-
-    stamp = prep("pulled_at", now)
-    no_problems = prep("problems", [])
-    fields = ["company", "connection", "erp_company_code", "job_code", *JOB_FIELDS, "raw", "status", "problems",
-              "cost_code_count", "sub_job_count", "first_pulled_at", "pulled_at", "publish_status", "publish_step", "publish_error"]
-    # The spool holds each job's item as JSON text, which SQLite stores as it is.
-    raw = (lambda text: text) if db.vendor == "sqlite" else (lambda text: prep("raw", json.loads(text)))
-    bulk_insert(StagedJob, fields, (
-        (connection.company_id, connection.pk, row[0], row[1], *(values[f] for f in JOB_FIELDS), raw(row[11]),
-         StagedJobStatus.READY, no_problems, code_counts.get((row[0], row[1]), 0), 0, stamp, stamp, "", "", "")
-        for row, values in new
-    ))
+def _jsonable(values: dict, fields: list[str]) -> dict:
+    return {f: (values[f].isoformat() if hasattr(values[f], "isoformat") else values[f]) for f in fields}
 
 
-def _revalidate(connection, touched: set[int], *, checked: dict) -> None:
-    """Store the problems of every job whose data changed (and of its control job).
+def _save_documents(connection, *, full: bool) -> None:
+    """Rebuild the structure document of every job with rows in the pull, writing only those that changed.
 
-    `checked` holds the cost-code count and problems of jobs already checked from the pull;
-    the others' are read from staging.
+    A full pull is the whole truth about the jobs it lists: a listed job it has no rows for keeps none.
     """
-    jobs = {  # pk → (company, code, controlling code, name, status, (problems, cost codes, sub jobs) as stored)
-        pk: (company_code, code, controlling, name, status, stored)
-        for pk, company_code, code, controlling, name, status, *stored in StagedJob.objects.filter(connection=connection).values_list(
-            "pk", "erp_company_code", "job_code", "controlling_code", "name", "status", "problems", "cost_code_count",
-            "sub_job_count").iterator(chunk_size=CHUNK)
-    }
-    pk_of = {(j[0], j[1]): pk for pk, j in jobs.items()}
-    sub_jobs = defaultdict(list)  # (company, control job) → pks of its sub jobs that are not archived
-    for pk, (company_code, _, controlling, _, status, _) in jobs.items():
-        if controlling and status != StagedJobStatus.ARCHIVED:
-            sub_jobs[(company_code, controlling)].append(pk)
-    affected = set(touched)
-    for pk in touched:
-        company_code, _, controlling, _, _, _ = jobs[pk]
-        if controlling and (company_code, controlling) in pk_of:
-            affected.add(pk_of[(company_code, controlling)])
-    names = {(c, code): name for c, code, name in StagedCostType.objects.filter(connection=connection).values_list(
-        "erp_company_code", "code", "name")}
-    taken = _numbers_taken(connection, [jobs[pk][:2] for pk in affected])
-    for chunk in batched(sorted(affected), CHUNK):
-        _revalidate_batch(chunk, jobs, pk_of, sub_jobs, names, taken, checked)
+    table, jobs = StagedJobStructure._meta.db_table, StagedJob._meta.db_table
+    code = db.json_array("code", "name", "parent", db.json_bool("active"))
+    line = db.json_array("phase", "category", db.json_bool("active"), "original_budget", "approved_changes", "budget_units",
+                         "committed_cost", "percent_complete")
+    codes = f"""SELECT company, job, {db.json_agg(code, 'code')} AS doc
+        FROM (SELECT * FROM pull_codes ORDER BY company, job, code) c GROUP BY company, job"""
+    lines = f"""SELECT company, job, {db.json_agg(line, 'phase, category')} AS doc
+        FROM (SELECT * FROM pull_lines ORDER BY company, job, phase, category) l GROUP BY company, job"""
+    db.execute(f"""INSERT INTO {table} (job_id, cost_codes, budget_lines)
+        SELECT s.id, COALESCE(c.doc, '[]'), COALESCE(l.doc, '[]') FROM {jobs} s
+            LEFT JOIN ({codes}) c ON c.company = s.erp_company_code AND c.job = s.job_code
+            LEFT JOIN ({lines}) l ON l.company = s.erp_company_code AND l.job = s.job_code
+        WHERE s.connection_id = %s AND (c.doc IS NOT NULL OR l.doc IS NOT NULL)
+        ON CONFLICT (job_id) DO UPDATE SET cost_codes = excluded.cost_codes, budget_lines = excluded.budget_lines
+        WHERE {table}.cost_codes IS DISTINCT FROM excluded.cost_codes
+           OR {table}.budget_lines IS DISTINCT FROM excluded.budget_lines""", [connection.pk])
+    if full:
+        db.execute(f"""DELETE FROM {table} WHERE job_id IN (SELECT s.id FROM {jobs} s JOIN pull_jobs p ON {PULLED}
+            WHERE s.connection_id = %s
+              AND NOT EXISTS (SELECT 1 FROM pull_codes c WHERE c.company = p.company AND c.job = p.job)
+              AND NOT EXISTS (SELECT 1 FROM pull_lines l WHERE l.company = p.company AND l.job = p.job))""", [connection.pk])
 
 
-def _check_stored(ids: set[int], jobs: dict, names: dict) -> dict:
-    found = dict.fromkeys(ids, (0, []))  # a job without a structure has no cost codes
-    for job_id, codes, lines in StagedJobStructure.objects.filter(job_id__in=ids).values_list("job_id", "cost_codes", "budget_lines"):
-        found[job_id] = checked_structure(jobs[job_id][0], codes, lines, names, limits())
-    return found
+class _Staged(NamedTuple):
+    pk: int
+    company: str
+    code: str
+    controlling: str
+    name: str
+    status: str
+    stored: tuple  # (problems, cost-code count, sub-job count) as stored
 
 
-def _revalidate_batch(ids: tuple[int, ...], jobs: dict, pk_of: dict, sub_jobs: dict, names: dict, taken: set,
-                      checked: dict) -> None:
-    subs = {pk: sub_jobs.get((jobs[pk][0], jobs[pk][1]), []) if not jobs[pk][2] else [] for pk in ids}
-    every = set(ids).union(*subs.values())
-    parts = {pk: checked[pk] for pk in every if pk in checked}
-    parts.update(_check_stored(every.difference(parts), jobs, names))
+def _recheck(connection) -> None:
+    """Store the problems and counts of every job the pull touched (and of its control job), where they changed."""
+    jobs = {row[0]: _Staged(*row[:6], tuple(row[6:])) for row in StagedJob.objects.filter(connection=connection).values_list(
+        "pk", "erp_company_code", "job_code", "controlling_code", "name", "status", "problems", "cost_code_count",
+        "sub_job_count").iterator(chunk_size=5000)}
+    by_key = {(j.company, j.code): j for j in jobs.values()}
+    sub_jobs = defaultdict(list)  # control job's key → its sub jobs that are not archived
+    for j in jobs.values():
+        if j.controlling and j.status != StagedJobStatus.ARCHIVED:
+            sub_jobs[(j.company, j.controlling)].append(j)
+    touched = {pk for (pk,) in db.rows(f"""SELECT s.id FROM {StagedJob._meta.db_table} s WHERE s.connection_id = %s AND (
+        EXISTS (SELECT 1 FROM pull_jobs p WHERE {PULLED}) OR EXISTS (SELECT 1 FROM pull_codes p WHERE {PULLED})
+        OR EXISTS (SELECT 1 FROM pull_lines p WHERE {PULLED}))""", [connection.pk])}
+    touched |= {by_key[(jobs[pk].company, jobs[pk].controlling)].pk for pk in touched
+                if (jobs[pk].company, jobs[pk].controlling) in by_key}
+    names = defaultdict(dict)  # ERP company → category code → name
+    for company_code, code, name in StagedCostType.objects.filter(connection=connection).values_list("erp_company_code", "code", "name"):
+        names[company_code][code] = name
+    taken = _numbers_taken(connection, [(jobs[pk].company, jobs[pk].code) for pk in touched])
+    same = defaultdict(list)  # most jobs have no problems and few distinct counts: one UPDATE per kind, not per job
+    for chunk in batched(sorted(touched), BATCH):
+        subs = {pk: sub_jobs.get((jobs[pk].company, jobs[pk].code), []) if not jobs[pk].controlling else [] for pk in chunk}
+        documents = dict.fromkeys([*chunk, *(s.pk for group in subs.values() for s in group)], ([], []))
+        documents.update((pk, (codes, lines)) for pk, codes, lines in StagedJobStructure.objects.filter(
+            job_id__in=list(documents)).values_list("job_id", "cost_codes", "budget_lines"))
 
-    alike = defaultdict(list)  # most jobs have no problems and few distinct counts: one UPDATE per kind, not per job
-    for pk in ids:
-        company_code, code, controlling, name, _, stored = jobs[pk]
-        problems = []
-        if controlling and (company_code, controlling) not in pk_of:
-            problems.append({"code": "missing_controlling_job", "items": [controlling],
-                             "message": f"This sub job's controlling job {controlling} is not in the ERP."})
-        # The same problems, in the same order, as problems_for gives for the job and its sub jobs.
-        problems += job_problems(JobShape(job_code=code, name=name), number_taken=(company_code, code) in taken)
-        count, own = parts[pk]
-        problems += own
-        for sub in subs[pk]:
-            problems += prefixed(parts[sub][1], jobs[sub][1])
-        counts = (count, len(subs[pk]))
-        if [problems, *counts] == stored:
-            continue  # as stored already
-        if problems:
-            StagedJob.objects.filter(pk=pk).update(problems=problems, cost_code_count=counts[0], sub_job_count=counts[1])
-        else:
-            alike[counts].append(pk)
-    for (count, sub_count), pks in alike.items():
-        StagedJob.objects.filter(pk__in=pks).update(problems=[], cost_code_count=count, sub_job_count=sub_count)
+        def shaped(job: _Staged):
+            return shape(job.code, job.name, *documents[job.pk], names[job.company], controlling_code=job.controlling)
+
+        for pk in chunk:
+            job = jobs[pk]
+            problems = problems_for(shaped(job), limits(), sub_jobs=[shaped(s) for s in subs[pk]],
+                                    number_taken=(job.company, job.code) in taken,
+                                    control_job_missing=bool(job.controlling) and (job.company, job.controlling) not in by_key)
+            stored = (problems, len(documents[pk][0]), len(subs[pk]))
+            if stored == job.stored:
+                continue
+            if problems:
+                StagedJob.objects.filter(pk=pk).update(problems=problems, cost_code_count=stored[1], sub_job_count=stored[2])
+            else:
+                same[stored[1:]].append(pk)
+    for (count, sub_count), pks in same.items():
+        for chunk in batched(pks, BATCH):
+            StagedJob.objects.filter(pk__in=chunk).update(problems=[], cost_code_count=count, sub_job_count=sub_count)
 
 
 def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -438,7 +253,7 @@ def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str
         by_code[key[1]].append(key)
     taken = set()
     rows = Project.objects.filter(company=connection.company).values_list(
-        "project_number", "erp_kind", "erp_company_code", "erp_job_code").iterator(chunk_size=CHUNK)
+        "project_number", "erp_kind", "erp_company_code", "erp_job_code").iterator(chunk_size=5000)
     for number, kind, company_code, job_code in rows:
         for key in by_code.get(number, ()):
             if (kind, company_code, job_code) != (connection.kind, key[0], key[1]):
@@ -446,21 +261,38 @@ def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str
     return taken
 
 
+# --- queueing: one active refresh per connection ----------------------------------------------
+
+
+def _queue_run(connection: ErpConnection, user) -> tuple[SyncRun, bool]:
+    """A new queued refresh run, or (False) the one already queued or running: the database admits one."""
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(company=connection.company, connection=connection, kind=SyncRunKind.REFRESH,
+                                          started_by=user), True
+    except IntegrityError:
+        active = SyncRun.objects.filter(connection=connection, kind=SyncRunKind.REFRESH, outcome__in=ACTIVE).first()
+        return (active, False) if active is not None else _queue_run(connection, user)  # it ended meanwhile
+
+
+def _busy_message(run: SyncRun) -> str:
+    when = formats.time_format(timezone.localtime(run.started_at or run.created_at), "H:i")
+    who = f" by {run.started_by.get_full_name() or run.started_by.username}" if run.started_by else ""
+    return f"A refresh of {run.connection} is already {run.get_outcome_display().lower()} (since {when}{who}); wait for it to finish."
+
+
 def erp_refresh_enqueue(*, connection: ErpConnection, user) -> SyncRun:
-    """Queue a refresh for the background worker; the returned run shows its progress."""
+    """Queue a refresh for the background worker; the returned run shows its progress.
+
+    While a refresh of the connection is queued or running, a second request joins it.
+    """
     from erpsync.erp.tasks import erp_refresh_task
 
     _check_permission(connection, user)
-    active = SyncRun.objects.filter(
-        connection=connection, kind=SyncRunKind.REFRESH, outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
-    ).first()
-    if active:
-        return active  # one refresh at a time per connection; a second click follows the first
-    run = SyncRun.objects.create(company=connection.company, connection=connection, kind=SyncRunKind.REFRESH, started_by=user)
-    transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, user.pk))
+    run, created = _queue_run(connection, user)
+    if created:
+        transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, user.pk))
     return run
-
-
 
 
 def erp_refresh_queue_full(*, connection: ErpConnection) -> SyncRun | None:
@@ -473,11 +305,10 @@ def erp_refresh_queue_full(*, connection: ErpConnection) -> SyncRun | None:
     except ValueError as exc:
         logger.warning("no full refresh of connection %s: %s", connection.pk, exc)
         return None
-    busy = SyncRun.objects.filter(
-        connection=connection, kind=SyncRunKind.REFRESH, outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
-    ).exists()
-    if not incremental or busy:
+    if not incremental:
         return None
-    run = SyncRun.objects.create(company=connection.company, connection=connection, kind=SyncRunKind.REFRESH)
+    run, created = _queue_run(connection, None)
+    if not created:
+        return None
     transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, None, full=True))
     return run

@@ -15,6 +15,14 @@ def migrate(target):
     return executor.loader.project_state([target]).apps
 
 
+@pytest.fixture(autouse=True)
+def back_to_the_latest_schema():
+    """Each test starts from an older schema; the tests after it need the latest."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_staged_phase_and_category_rows_become_each_jobs_structure():
     old = migrate(("erp", "0002_initial"))
@@ -35,3 +43,18 @@ def test_staged_phase_and_category_rows_become_each_jobs_structure():
     (line,) = structure.budget_lines
     assert line[:3] == ["03-300", "5000", False]
     assert [Decimal(amount) for amount in line[3:]] == [Decimal("1234.56"), Decimal("-10"), Decimal("12.5"), Decimal("99.99"), Decimal("40")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_newest_of_several_active_refreshes_of_a_connection_stays_active():
+    old = migrate(("erp", "0004_staged_job_fewer_indexes"))
+    company = old.get_model("companies", "Company").objects.create(name="Acme", slug="acme")
+    erp_connection = old.get_model("erp", "ErpConnection").objects.create(company=company, name="CMiC", kind="cmic_files", settings={})
+    runs = old.get_model("erp", "SyncRun")
+    stuck, newest = (runs.objects.create(company=company, connection=erp_connection, kind="refresh", outcome=outcome)
+                     for outcome in ("running", "queued"))
+    other_kind = runs.objects.create(company=company, connection=erp_connection, kind="job_costs", outcome="running")
+
+    new = migrate(("erp", "0005_one_active_refresh"))
+    outcomes = dict(new.get_model("erp", "SyncRun").objects.values_list("pk", "outcome"))
+    assert outcomes == {stuck.pk: "failed", newest.pk: "queued", other_kind.pk: "running"}

@@ -1,69 +1,38 @@
-"""Pages decode the fast way or the careful way, and both give the same staging rows."""
+"""A CMiC page becomes records the one way: its items, read with exact amounts, through the mapper."""
 
 import json
 from decimal import Decimal
 
 import pytest
 
-from erpsync.connectors.base import ConnectorError, STAGING_ROW
+from erpsync.connectors.base import ConnectorError
 from erpsync.connectors.cmic.mapping import CmicMapper
-from erpsync.connectors.cmic.pages import PageDecoder
+from erpsync.connectors.cmic.pages import checked_items, envelope_items
 
 CODE = {"GjjpCompCode": "DB01", "GjjpJobCode": "25101", "GjjpCode": "03-100", "GjjpName": "Concrete", "GjjpCtrlCode": "03",
         "GjjpActiveFlag": "Y", "links": [{"rel": "self", "href": "/x"}]}
-LINE = {"JcatCompCode": "DB01", "JcatJobCode": "25101", "JcatPhsCode": "03-100", "JcatCode": "5000", "JcatCatActiveFlag": "Y",
-        "JcatOrigBudgetAmt": "1200.50", "JcatBudgetChgAmt": "0.00", "JcatBudgetUnits": "12", "JcatCommittedAmt": "900.10",
-        "JcatPctComplete": "16"}
-
-UNUSUAL_CODES = [
-    {"GjjpCompCode": " DB01 ", "GjjpName": "Concrete  "},  # padded text
-    {"GjjpCtrlCode": "all"},  # CMiC's top level in lower case
-    {"GjjpCtrlCode": None, "GjjpActiveFlag": None},  # nulls
-    {"GjjpActiveFlag": "yes"},  # a flag the fast loop leaves to the mapper
-    {"GjjpActiveFlag": " n"},
-    {"GjjpCode": 310},  # a number where text belongs
-]
-UNUSUAL_LINES = [
-    {"JcatOrigBudgetAmt": 1200.5, "JcatBudgetUnits": 12},  # JSON numbers, not strings
-    {"JcatOrigBudgetAmt": "1,200.50"},  # a thousands separator
-    {"JcatBudgetChgAmt": "", "JcatCommittedAmt": None},  # empty and null amounts are zero
-    {"JcatCatActiveFlag": "N", "JcatPctComplete": 33.333},
-]
 
 
 def body(items, has_more=False) -> bytes:
     return json.dumps({"items": items, "count": len(items), "hasMore": has_more, "links": []}).encode()
 
 
-def careful(entity, name, items, offset=0):
-    """What the mapper makes of each item: the rows the fast loop must match."""
-    mapper = CmicMapper()
-    make = {"cost_codes": mapper.cost_code, "budget_lines": mapper.budget_line}[entity]
-    return [STAGING_ROW[entity](make(item, f"{name} offset {offset} item {i}")) for i, item in enumerate(items, 1)]
-
-
-@pytest.mark.parametrize("entity, name, template, unusual", [
-    ("cost_codes", "jcjobcostcodes", CODE, UNUSUAL_CODES),
-    ("budget_lines", "jcjobcategory", LINE, UNUSUAL_LINES),
-])
-def test_usual_and_unusual_pages_give_the_mappers_rows(entity, name, template, unusual):
-    decode = PageDecoder(CmicMapper(), entity, name)
-    usual = [template | {"GjjpCode": f"03-{n}0"} if entity == "cost_codes" else template | {"JcatPhsCode": f"03-{n}0"}
-             for n in range(1, 4)]
-    assert decode(body(usual, has_more=True), 40) == (careful(entity, name, usual, 40), True)
-    for change in unusual:
-        page = [*usual, template | change]
-        rows, has_more = decode(body(page), 0)
-        assert rows == careful(entity, name, page) and has_more is False, change
+def records(entity: str, name: str, page: bytes, offset: int = 0, mapper: CmicMapper | None = None):
+    """What the REST Source makes of one page."""
+    mapper = mapper or CmicMapper()
+    make = {"jobs": mapper.job, "cost_codes": mapper.cost_code, "budget_lines": mapper.budget_line}[entity]
+    items, _ = envelope_items(page, name, offset)
+    return [make(item, where) for where, item in checked_items(items, name, offset)]
 
 
 def test_amounts_stay_exact_however_they_are_written():
-    decode = PageDecoder(CmicMapper(), "budget_lines", "jcjobcategory")
     raw = b'{"items": [{"JcatCompCode": "DB01", "JcatJobCode": "1", "JcatPhsCode": "01", "JcatCode": "5000", ' \
-          b'"JcatOrigBudgetAmt": 0.10, "JcatBudgetChgAmt": "12345678901.23", "JcatCommittedAmt": 1e3}], "hasMore": false}'
-    (row,), _ = decode(raw, 0)
-    assert row[5:9] == (Decimal("0.10"), Decimal("12345678901.23"), Decimal("0"), Decimal("1E+3"))
-    assert str(row[5]) == "0.10"
+          b'"JcatOrigBudgetAmt": 0.10, "JcatBudgetChgAmt": "12345678901.23", "JcatCommittedAmt": 1e3, ' \
+          b'"JcatBudgetUnits": "1,200.5"}], "hasMore": false}'
+    (line,) = records("budget_lines", "jcjobcategory", raw)
+    assert (line.original_budget, line.approved_changes, line.budget_units, line.committed_cost) == (
+        Decimal("0.10"), Decimal("12345678901.23"), Decimal("1200.5"), Decimal("1E+3"))
+    assert str(line.original_budget) == "0.10"
 
 
 @pytest.mark.parametrize("page, message", [
@@ -73,7 +42,7 @@ def test_amounts_stay_exact_however_they_are_written():
 ])
 def test_a_bad_item_is_named_with_its_place(page, message):
     with pytest.raises(ConnectorError, match=message):
-        PageDecoder(CmicMapper(), "cost_codes", "jcjobcostcodes")(body(page), 500)
+        records("cost_codes", "jcjobcostcodes", body(page), 500)
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -83,44 +52,31 @@ def test_a_bad_item_is_named_with_its_place(page, message):
 ])
 def test_a_garbage_page_names_the_resource_and_offset(raw, message):
     with pytest.raises(ConnectorError, match=message) as info:
-        PageDecoder(CmicMapper(), "cost_codes", "jcjobcostcodes")(raw, 0)
+        records("cost_codes", "jcjobcostcodes", raw)
     assert not info.value.permanent  # CMiC may answer properly next time
 
 
-def test_a_renamed_attribute_is_read_the_fast_way_too():
+def test_a_renamed_attribute_is_read():
     mapper = CmicMapper({"cost_codes": {"name": "GjjpDescription"}})
     item = {k if k != "GjjpName" else "GjjpDescription": v for k, v in CODE.items()}
-    (row,), _ = PageDecoder(mapper, "cost_codes", "jcjobcostcodes")(body([item]), 0)
-    assert row[3] == "Concrete"
+    (code,) = records("cost_codes", "jcjobcostcodes", body([item]), mapper=mapper)
+    assert (code.code, code.name, code.parent_code) == ("03-100", "Concrete", "03")
+
+
+def test_padded_text_nulls_and_cmics_top_level_in_any_case():
+    (code,) = records("cost_codes", "jcjobcostcodes", body([CODE | {"GjjpName": " Concrete  ", "GjjpCtrlCode": "all",
+                                                                   "GjjpActiveFlag": None}]))
+    assert (code.name, code.parent_code, code.active) == ("Concrete", "", True)
 
 
 def test_jobs_keep_the_item_as_cmic_sent_it():
     item = {"JobCompCode": "DB01", "JobCode": "25101", "JobName": "Library", "JobCtrlCode": "ALL", "JobBudget": 1.50}
-    (row,), _ = PageDecoder(CmicMapper(), "jobs", "jcjob")(body([item]), 0)
-    assert row[:4] == ("DB01", "25101", "Library", "") and json.loads(row[11], parse_float=Decimal)["JobBudget"] == Decimal("1.50")
-    assert "1.5" in row[11]
-
-
-JOB = {"JobCompCode": "DB01", "JobCode": "25101", "JobName": "Library", "JobCtrlCode": "ALL", "JobStatusCode": "Open",
-       "JobAddress1": "85 Mill Rd", "JobCity": "Richmond", "JobState": "VA", "JobZip": "23219", "JobStartDate": "2026-06-05",
-       "JobEndDate": "2028-06-27", "JobIuUpdateDate": "2026-06-05T08:00:00-05:00"}
-
-
-@pytest.mark.parametrize("change", [
-    {},
-    {"JobName": "  Library  ", "JobCtrlCode": "all"},
-    {"JobCtrlCode": "25100", "JobStartDate": "2026-06-05T00:00:00-05:00", "JobEndDate": None, "JobIuUpdateDate": ""},
-    {"JobName": None, "JobZip": 23219},  # a number where text belongs
-])
-def test_jobs_read_the_fast_way_match_the_mapper(change):
-    mapper = CmicMapper()
-    page = [JOB, JOB | {"JobCode": "25102"} | change]
-    rows, _ = PageDecoder(mapper, "jobs", "jcjob")(body(page), 0)
-    expected = [STAGING_ROW["jobs"](mapper.job(item, f"jcjob offset 0 item {i}")) for i, item in enumerate(page, 1)]
-    assert [r[:11] + r[12:] for r in rows] == [r[:11] + r[12:] for r in expected]
-    assert [json.loads(r[11]) for r in rows] == page
+    (job,) = records("jobs", "jcjob", body([item]))
+    assert (job.company_code, job.job_code, job.name, job.controlling_code) == ("DB01", "25101", "Library", "")
+    assert job.raw["JobBudget"] == Decimal("1.5")
 
 
 def test_a_job_with_a_date_that_is_not_one_is_named_with_its_place():
+    job = {"JobCompCode": "DB01", "JobCode": "25101", "JobName": "Library", "JobStartDate": "2026-06-05"}
     with pytest.raises(ConnectorError, match=r"^jcjob offset 0 item 2, field JobStartDate: '2026-13-45' is not a date"):
-        PageDecoder(CmicMapper(), "jobs", "jcjob")(body([JOB, JOB | {"JobStartDate": "2026-13-45"}]), 0)
+        records("jobs", "jcjob", body([job, job | {"JobStartDate": "2026-13-45"}]))

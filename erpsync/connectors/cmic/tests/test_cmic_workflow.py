@@ -12,7 +12,6 @@ from erpsync.erp.services import erp_job_import, erp_refresh, job_costs_sync
 from erpsync.erp.tasks import erp_full_refresh_all
 from erpsync.errors import SourceFailed
 from erpsync.projects.models import CostTransaction, JobCost
-from erpsync.spool.child import ChildPull
 
 
 @pytest.fixture
@@ -73,76 +72,6 @@ def test_a_lasting_failure_records_the_reason_and_changes_nothing(cmic, fake):
         erp_refresh(connection=cmic)
     assert staged(cmic) == before
     assert SyncRun.objects.filter(outcome="failed").get().error.startswith("CMiC kept answering HTTP 503")
-
-
-@pytest.fixture
-def second_process(settings, monkeypatch):
-    """What a large pull does, on the small export: job categories read by a second process (each start noted)."""
-    settings.PARALLEL_PULL_JOBS = 1
-    started = []
-
-    class Noted(ChildPull):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            started.append(self)
-
-    monkeypatch.setattr("erpsync.erp.services.refresh.ChildPull", Noted)
-    return started
-
-
-def test_a_large_pull_reads_job_categories_in_a_second_process_with_the_same_result(cmic, company, small_export,
-                                                                                    second_process):
-    run = erp_refresh(connection=cmic)
-    assert [child.entity for child in second_process] == ["budget_lines"]
-    files = ErpConnection.objects.create(company=company, name="files", kind="cmic_files", settings={"folder": str(small_export)})
-    files_run = erp_refresh(connection=files)
-    assert staged(cmic)[1] == staged(files)[1]
-    assert [(c, n, p) for c, n, p in staged(cmic)[0]] == [(c, n, p) for c, n, p in staged(files)[0]]
-    assert run.counts["budget_lines"] == files_run.counts["budget_lines"] > 100
-
-
-def test_a_garbage_page_read_by_the_second_process_fails_the_run_and_changes_nothing(cmic, fake, second_process):
-    erp_refresh(connection=cmic)
-    before = staged(cmic)
-    fake.touch("jcjob", lambda r: r["JobCode"] == "25101", JobName="Never staged")
-    fake.faults.garbage_on_page[("jcjobcategory", 100)] = "html"
-    with pytest.raises(SourceFailed, match="CMiC answered jcjobcategory at offset 100 with something that is not JSON"):
-        erp_refresh(connection=cmic, full=True)
-    assert len(second_process) == 2 and not fake.faults.garbage_on_page
-    assert staged(cmic) == before
-    assert SyncRun.objects.filter(outcome="failed").get().error.startswith("CMiC answered jcjobcategory at offset 100")
-
-
-def test_a_job_category_given_twice_is_refused_by_the_second_process_in_the_same_words(cmic, fake, second_process):
-    repeated = dict(fake.items["jcjobcategory"][3])
-    fake.items["jcjobcategory"].append(repeated)
-    with pytest.raises(SourceFailed, match=rf"^jcjobcategory offset \d+ item \d+ repeats cost code {repeated['JcatPhsCode']} "
-                                           rf"× category {repeated['JcatCode']} of job {repeated['JcatJobCode']} already given at "
-                                           r"jcjobcategory offset 0 item 4\.$"):
-        erp_refresh(connection=cmic)
-    assert len(second_process) == 1 and not StagedJob.objects.filter(connection=cmic).exists()
-
-
-def test_a_second_process_that_dies_fails_the_run_plainly_and_changes_nothing(cmic, second_process, monkeypatch):
-    class Killed(ChildPull):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.process.kill()  # as the out-of-memory killer would
-
-    monkeypatch.setattr("erpsync.erp.services.refresh.ChildPull", Killed)
-    with pytest.raises(SourceFailed, match=r"^The process reading budget lines stopped without an answer \(exit code -9\); "
-                                           r"nothing was changed\.$"):
-        erp_refresh(connection=cmic)
-    assert not StagedJob.objects.filter(connection=cmic).exists()
-
-
-def test_when_the_first_process_fails_the_second_is_stopped(cmic, fake, second_process):
-    fake.faults.status_on_page[("jcjobcostcodes", 0)] = [503, 99]
-    with pytest.raises(SourceFailed, match="CMiC kept answering HTTP 503"):
-        erp_refresh(connection=cmic)
-    (child,) = second_process
-    assert child.process.returncode is not None  # not left running
-    assert not StagedJob.objects.filter(connection=cmic).exists()
 
 
 def test_import_and_job_cost_sync_over_rest(cmic, fake, pm):
