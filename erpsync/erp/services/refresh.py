@@ -37,9 +37,8 @@ from erpsync.erp.models import (
 from erpsync.erp.pull import Pull
 from erpsync.erp.rules import problems_for, shape
 from erpsync.erp.services.runs import sync_run_recording
-from erpsync.erp.services.validate import limits
+from erpsync.erp.services.validate import limits, project_numbers_taken
 from erpsync.errors import PermissionRefused, RefreshBusy
-from erpsync.projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +213,7 @@ def _recheck(connection) -> None:
     names = defaultdict(dict)  # ERP company → category code → name
     for company_code, code, name in StagedCostType.objects.filter(connection=connection).values_list("erp_company_code", "code", "name"):
         names[company_code][code] = name
-    taken = _numbers_taken(connection, [(jobs[pk].company, jobs[pk].code) for pk in touched])
+    taken = project_numbers_taken(connection, [(jobs[pk].company, jobs[pk].code) for pk in touched])
     same = defaultdict(list)  # most jobs have no problems and few distinct counts: one UPDATE per kind, not per job
     for chunk in batched(sorted(touched), BATCH):
         subs = {pk: sub_jobs.get((jobs[pk].company, jobs[pk].code), []) if not jobs[pk].controlling else [] for pk in chunk}
@@ -240,25 +239,6 @@ def _recheck(connection) -> None:
     for (count, sub_count), pks in same.items():
         for chunk in batched(pks, BATCH):
             StagedJob.objects.filter(pk__in=chunk).update(problems=[], cost_code_count=count, sub_job_count=sub_count)
-
-
-def _numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Job keys whose code is already the number of a project not linked to that job.
-
-    The company's projects are read in one pass: there are at most as many as its project
-    limit allows, while a refresh may check tens of thousands of jobs.
-    """
-    by_code = defaultdict(list)
-    for key in job_keys:
-        by_code[key[1]].append(key)
-    taken = set()
-    rows = Project.objects.filter(company=connection.company).values_list(
-        "project_number", "erp_kind", "erp_company_code", "erp_job_code").iterator(chunk_size=5000)
-    for number, kind, company_code, job_code in rows:
-        for key in by_code.get(number, ()):
-            if (kind, company_code, job_code) != (connection.kind, key[0], key[1]):
-                taken.add(key)
-    return taken
 
 
 # --- queueing: one active refresh per connection ----------------------------------------------

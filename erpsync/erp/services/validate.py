@@ -1,5 +1,6 @@
 """What blocks an ERP job from becoming a project, read fresh from staging (the rules: erp/rules.py)."""
 
+from collections import defaultdict
 from functools import cache
 
 from erpsync.erp.models import StagedCostType, StagedJob, StagedJobStatus, StagedJobStructure
@@ -36,6 +37,25 @@ def project_number_taken(job: StagedJob) -> bool:
         .exclude(erp_kind=job.connection.kind, erp_company_code=job.erp_company_code, erp_job_code=job.job_code)
         .exists()
     )
+
+
+def project_numbers_taken(connection, job_keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Job keys whose code is already the number of a project not linked to that job.
+
+    The company's projects are read in one pass: there are at most as many as its project
+    limit allows, while a refresh may check tens of thousands of jobs.
+    """
+    by_code = defaultdict(list)
+    for key in job_keys:
+        by_code[key[1]].append(key)
+    taken = set()
+    rows = Project.objects.filter(company=connection.company).values_list(
+        "project_number", "erp_kind", "erp_company_code", "erp_job_code").iterator(chunk_size=5000)
+    for number, kind, company_code, job_code in rows:
+        for key in by_code.get(number, ()):
+            if (kind, company_code, job_code) != (connection.kind, key[0], key[1]):
+                taken.add(key)
+    return taken
 
 
 def erp_job_validate(*, job: StagedJob) -> list[dict]:

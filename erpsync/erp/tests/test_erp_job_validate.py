@@ -73,17 +73,30 @@ def test_a_sub_jobs_problems_block_its_control_job(connection, export):
 
 
 def test_a_refresh_stores_the_problems_a_fresh_check_finds(company, tmp_path):
-    """The refresh checks jobs from its pull; a check read back from staging agrees, job by job."""
+    """Refresh and validation apply one rule set: for every job (sub jobs too), they agree."""
+    import csv
+
     from erpsync.demo import generator
     from erpsync.erp.models import ErpConnection
 
     generator.generate(tmp_path, generator.Plan(control_jobs=30, sub_jobs=2, large_job_phases=0, transactions_per_line=(0, 0)))
+    for name, values in (("jcjob", {"JobCompCode": "DB01", "JobCode": "29999-01", "JobName": "Orphaned sub job",
+                                     "JobCtrlCode": "29999"}),
+                         ("jcjobcostcodes", {"GjjpCompCode": "DB01", "GjjpJobCode": "29999-01", "GjjpCode": "01",
+                                             "GjjpName": "General", "GjjpCtrlCode": "ALL", "GjjpActiveFlag": "Y"})):
+        with open(tmp_path / f"{name}.csv", newline="") as handle:
+            header = next(csv.reader(handle))
+        with open(tmp_path / f"{name}.csv", "a", newline="") as handle:
+            csv.writer(handle).writerow([values.get(column, "") for column in header])
     connection = ErpConnection.objects.create(company=company, name="CMiC", kind="cmic_files", settings={"folder": str(tmp_path)})
     erp_refresh(connection=connection)
     some_job = StagedJob.objects.filter(controlling_code="").order_by("job_code")[3]
     Project.objects.create(company=company, project_number=some_job.job_code, name="Typed by hand")
     erp_refresh(connection=connection, full=True)
     jobs = list(StagedJob.objects.filter(connection=connection))
-    assert sum(1 for job in jobs if job.problems) >= 3  # the demo's blocked jobs and the number taken by hand
+    assert sum(1 for job in jobs if job.problems) >= 4  # the demo's blocked jobs, the number taken by hand, the orphan
+    assert sum(1 for job in jobs if job.controlling_code) == 3
+    orphan = next(job for job in jobs if job.job_code == "29999-01")
+    assert codes(orphan.problems) == [("missing_controlling_job", ["29999"]), ("cost_code_without_cost_type", ["01"])]
     for job in jobs:
         assert job.problems == erp_job_validate(job=job), job.job_code

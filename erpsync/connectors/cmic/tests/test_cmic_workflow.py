@@ -8,7 +8,7 @@ from django.db.models import Sum
 import pytest
 
 from erpsync.erp.models import ErpConnection, StagedJob, StagedJobStructure, SyncRun
-from erpsync.erp.services import erp_job_import, erp_refresh, job_costs_sync
+from erpsync.erp.services import erp_job_import, erp_job_validate, erp_refresh, job_costs_sync
 from erpsync.erp.tasks import erp_full_refresh_all
 from erpsync.errors import SourceFailed
 from erpsync.projects.models import CostTransaction, JobCost
@@ -61,6 +61,25 @@ def test_after_a_first_refresh_only_changed_rows_are_fetched(cmic, fake):
     assert set(StagedJob.objects.filter(name="Renamed in CMiC").values_list("job_code", flat=True)) == {"25101", "25102"}
     codes = StagedJobStructure.objects.get(job__job_code="25103").cost_codes
     assert sum(1 for _, name, _, _ in codes if name == "Renamed phase") == changed_codes
+
+
+def test_an_incremental_refresh_keeps_the_staged_phases_and_checks_jobs_as_validation_does(cmic, fake):
+    erp_refresh(connection=cmic)
+    job = StagedJob.objects.get(job_code="25102")
+    staged_codes = [code for code, *_ in job.structure.cost_codes]
+    template = next(r for r in fake.items["jcjobcostcodes"] if r["GjjpJobCode"] == "25102" and r["GjjpCtrlCode"] != "ALL")
+    added = f"{template['GjjpCtrlCode']}-999"
+    with fake.lock:
+        fake.items["jcjobcostcodes"].append({**template, "GjjpCode": added, "GjjpName": "Added in CMiC",
+                                             "GjjpIuUpdateDate": "2099-01-01T00:00:00+00:00"})
+        fake._selections.clear()
+    run = erp_refresh(connection=cmic)
+    assert (run.counts["incremental"], run.counts["cost_codes"]) == (True, 1)
+    job.refresh_from_db()
+    assert [code for code, *_ in job.structure.cost_codes] == sorted([*staged_codes, added])
+    assert job.cost_code_count == len(staged_codes) + 1
+    assert job.problems == erp_job_validate(job=job)
+    assert [(p["code"], p["items"]) for p in job.problems] == [("cost_code_without_cost_type", [added])]
 
 
 def test_a_lasting_failure_records_the_reason_and_changes_nothing(cmic, fake):
