@@ -6,6 +6,7 @@ from django import forms
 
 from erpsync.connectors import registry
 from erpsync.connectors.cmic.client import MAX_PAGE
+from erpsync.connectors.cmic.source import PARALLEL_REQUESTS
 
 KEEP = "Stored; leave empty to keep it."
 
@@ -53,6 +54,10 @@ class CmicConnectionForm(forms.Form):
     scope = forms.CharField(max_length=300, required=False)
     page_size = forms.IntegerField(min_value=1, max_value=MAX_PAGE, initial=500, help_text=f"Rows per request, at most {MAX_PAGE}.")
     timeout = forms.IntegerField(min_value=1, max_value=300, initial=30, help_text="Seconds to wait for one answer.")
+    parallel_requests = forms.IntegerField(
+        min_value=1, max_value=8, initial=PARALLEL_REQUESTS,
+        help_text="How many resources a refresh reads at once, each over a connection of its own; "
+                  "lower it if your CMiC tenant limits concurrent requests.")
     attributes = JsonField(help_text='Attribute names of your tenant where they differ, e.g. {"jobs": {"status": "JobStatus"}}')
     resources = JsonField(help_text='Container paths where they differ, e.g. {"jobs": {"path": "jc-rest-api/rest/2/jcjob"}}')
 
@@ -90,7 +95,7 @@ class CmicConnectionForm(forms.Form):
 
     def settings(self) -> dict:
         keys = ("base_url", "environment", "company_codes", "auth", "client_id", "user_id", "token_url", "oauth_client_id",
-                "scope", "page_size", "timeout", "attributes", "resources")
+                "scope", "page_size", "timeout", "parallel_requests", "attributes", "resources")
         return {k: self.cleaned_data[k] for k in keys}
 
 

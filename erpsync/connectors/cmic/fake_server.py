@@ -3,7 +3,7 @@
 It serves a dataset (by default the demo export) in CMiC's collection envelope and content type,
 with `limit`/`offset`/`hasMore`, `q` (conditions joined by `;`, operators = > >= <), `fields`,
 `orderBy`, `describe`, HTTP 400 above 1,000 rows, Basic and Bearer checks, an OAuth token
-endpoint, and switches for faults. Every request is counted per resource.
+endpoint, and switches for faults, and a latency added to every answer. Every request is counted per resource.
 """
 
 import base64
@@ -44,8 +44,10 @@ class Faults:
 
 class FakeCmic(LocalHttpServer):
     def __init__(self, export: Path | None = None, *, user: str = "ACME||APIUSER", password: str = "s3cret",
-                 oauth_client: tuple[str, str] = ("erpsync", "client-secret"), data: dict | None = None):
+                 oauth_client: tuple[str, str] = ("erpsync", "client-secret"), data: dict | None = None,
+                 latency: float = 0.0):
         self.user, self.password, self.oauth_client = user, password, oauth_client
+        self.latency = latency  # seconds added to every answer, as a network and a busy CMiC would
         self.items: dict[str, list[dict]] = data if data is not None else self._load(export)
         self.faults = Faults()
         self.requests = Counter()  # resource → requests
@@ -231,6 +233,8 @@ class FakeCmic(LocalHttpServer):
                 return self._send_raw(status, json.dumps(body, default=str).encode(), CONTENT_TYPE if status == 200 else "application/json", headers)
 
             def _send_raw(self, status: int, data: bytes, content_type: str, headers: dict | None = None):
+                if fake.latency:
+                    time.sleep(fake.latency)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("REST-Framework-Version", "2")

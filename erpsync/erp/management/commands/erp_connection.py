@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from erpsync.connectors import registry
+from erpsync.connectors.cmic.source import PARALLEL_REQUESTS
 from erpsync.erp.connection_forms import connection_form, initial_from, secrets_from
 from erpsync.erp.management.commands._common import ErpCommand
 from erpsync.erp.services import erp_connection_save, erp_connection_test
@@ -48,6 +49,8 @@ class Command(ErpCommand):
         connection = self.connection(company, name) if action == "edit" else None
         kind = connection.kind if connection else options["kind"]
         data = dict(initial_from(connection)) if connection else {"name": name, "page_size": 500, "timeout": 30, "auth": "basic"}
+        if kind == "cmic":
+            data.setdefault("parallel_requests", PARALLEL_REQUESTS)  # connections saved before it was a setting
         for pair in options["set"]:
             key, sep, value = pair.partition("=")
             if not sep:
