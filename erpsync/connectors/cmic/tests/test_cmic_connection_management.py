@@ -12,6 +12,7 @@ from erpsync.erp.services import erp_refresh
 def form_data(fake, **overrides):
     return {"name": "CMiC live", "base_url": fake.base_url, "environment": "cmictest", "company_codes": "DB01",
             "auth": "basic", "client_id": "ACME", "user_id": "APIUSER", "password": fake.password, "page_size": "500",
+            "parallel_requests": "2",
             "timeout": "30", "attributes": "", "resources": "", "token_url": "", "oauth_client_id": "", "client_secret": "",
             "scope": ""} | overrides
 

@@ -36,8 +36,13 @@ def test_the_secret_is_stored_encrypted_not_in_the_settings(cmic, fake):
     assert "password" not in cmic.settings and fake.password not in cmic.secrets_encrypted
 
 
-def test_a_refresh_stages_what_the_files_connector_stages(cmic, company, small_export):
+@pytest.mark.parametrize("parallel_requests", [1, 2, 4])
+def test_a_refresh_stages_what_the_files_connector_stages(cmic, company, small_export, fake, parallel_requests):
+    cmic.settings["parallel_requests"] = parallel_requests
+    cmic.save()
     erp_refresh(connection=cmic)
+    assert sum(fake.requests.values()) == sum(-(-len(rows) // 100) or 1 for name, rows in fake.items.items()
+                                             if name != "jcdetailposted")  # every page once, nothing more
     files = ErpConnection.objects.create(company=company, name="files", kind="cmic_files", settings={"folder": str(small_export)})
     erp_refresh(connection=files)
     rest_jobs, rest_structures = staged(cmic)
