@@ -144,6 +144,9 @@ CRONTASK = {"REDIS_URL": os.environ.get("ERPSYNC_REDIS_URL") or None}
 
 # How often synced projects pull their job costs (a crontab expression).
 JOB_COST_SYNC_SCHEDULE = os.environ.get("ERPSYNC_JOB_COST_SYNC_SCHEDULE", "*/15 * * * *")
+# A run whose process has not renewed its lease for this long is interrupted (its process died).
+RUN_LEASE_SECONDS = int(os.environ.get("ERPSYNC_RUN_LEASE_SECONDS", "120"))
+RUN_REAPER_SCHEDULE = os.environ.get("ERPSYNC_RUN_REAPER_SCHEDULE", "* * * * *")  # how often the reaper looks
 # A full refresh of incrementally refreshed connections, so deletions in the ERP are seen too.
 FULL_REFRESH_SCHEDULE = os.environ.get("ERPSYNC_FULL_REFRESH_SCHEDULE", "30 2 * * *")
 

@@ -110,6 +110,7 @@ class PublishStatus(models.TextChoices):
     PUBLISHING = "publishing", "Publishing"
     PUBLISHED = "published", "Published"
     FAILED = "failed", "Publish failed"
+    INTERRUPTED = "interrupted", "Publish interrupted"
 
 
 class StagedJob(models.Model):
@@ -212,6 +213,7 @@ class SyncRunOutcome(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    INTERRUPTED = "interrupted", "Interrupted"  # the process doing it stopped (see SyncRun.heartbeat_at)
 
 
 class SyncRun(models.Model):
@@ -229,9 +231,13 @@ class SyncRun(models.Model):
     progress_label = models.CharField(max_length=120, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The process doing a running run renews this every few seconds; a run whose lease is older
+    # than settings.RUN_LEASE_SECONDS has lost its process and is interrupted (see services/runs.py).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)  # the background task doing it, if any
 
     class Meta:
-        indexes = [models.Index(fields=["company", "-created_at"])]
+        indexes = [models.Index(fields=["company", "-created_at"]), models.Index(fields=["outcome", "heartbeat_at"])]
         ordering = ["-created_at"]
         constraints = [
             # One refresh of a connection at a time, whoever starts it (the web, the command line, the schedule).

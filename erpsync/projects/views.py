@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from erpsync.companies.models import Membership
-from erpsync.companies.permissions import can_manage_templates
+from erpsync.companies.permissions import can_import_erp_job, can_manage_templates
 from erpsync.errors import ApplicationError
 from erpsync.projects.models import CostCode, Project, ProjectTemplate
 from erpsync.projects.reports import job_cost_report
@@ -44,7 +44,7 @@ def project_detail(request, pk):
     return render(request, "projects/detail.html", {
         "section": "projects", "project": project, "team": project.team.select_related("user"),
         "sub_jobs": project.sub_jobs.all(), "trees": _trees(children), "report": report, "chart": report.chart(),
-        "erp_jobs": project.erp_jobs.all(),
+        "erp_jobs": project.erp_jobs.all(), "can_retry_publish": can_import_erp_job(request.membership),
     })
 
 

@@ -16,7 +16,7 @@ from erpsync.companies.permissions import SYNC_REQUIREMENT, can_refresh_erp
 from erpsync.erp.models import StagedJob, StagedJobStatus, SyncRun, SyncRunKind, SyncRunOutcome
 from erpsync.erp.services.importing import JOB_COST_FIGURES
 from erpsync.erp.services.publish import procore_push_job_costs
-from erpsync.erp.services.runs import sync_run_recording
+from erpsync.erp.services.runs import sync_run_enqueue, sync_run_recording, sync_runs_reap
 from erpsync.errors import ApplicationError, PermissionRefused
 from erpsync.projects.amounts import money, quantity
 from erpsync.projects.bulk import bulk_insert
@@ -108,6 +108,7 @@ def job_costs_sync_enqueue(*, project: Project, user) -> SyncRun:
 
     if not can_refresh_erp(Membership.objects.filter(user=user, company=project.company).first()):
         raise PermissionRefused(SYNC_REQUIREMENT)
+    sync_runs_reap(project=project, kind=SyncRunKind.JOB_COSTS)
     active = SyncRun.objects.filter(project=project, kind=SyncRunKind.JOB_COSTS,
                                     outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]).first()
     if active:
@@ -117,5 +118,5 @@ def job_costs_sync_enqueue(*, project: Project, user) -> SyncRun:
         raise ApplicationError(f"Project {project.project_number} is not linked to an ERP job, so it has no job costs to sync.")
     run = SyncRun.objects.create(company=project.company, connection=control.connection, project=project,
                                  kind=SyncRunKind.JOB_COSTS, started_by=user)
-    transaction.on_commit(lambda: job_costs_sync_task.enqueue(project.pk, run.pk))
+    sync_run_enqueue(run, job_costs_sync_task, project.pk, run.pk)
     return run

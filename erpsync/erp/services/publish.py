@@ -13,7 +13,7 @@ from django.utils import timezone
 from erpsync.connectors.base import ConnectorError
 from erpsync.connectors.procore.client import item_errors_text
 from erpsync.erp.models import ProcoreConnection, PublishStatus, StagedJob, SyncRunKind
-from erpsync.erp.services.runs import sync_run_recording
+from erpsync.erp.services.runs import sync_run_recording, sync_runs_reap
 from erpsync.errors import ApplicationError
 from erpsync.projects.models import BaseType, BudgetLine, CostCode, CostType, JobCost, SubJob
 
@@ -35,6 +35,7 @@ def procore_publish_enqueue(*, job: StagedJob) -> None:
     """Mark the job as publishing and queue the publish once the import has committed."""
     from erpsync.erp.tasks import procore_publish_task
 
+    sync_runs_reap(project=job.project, kind=SyncRunKind.PUBLISH)
     StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHING, publish_error="", publish_step="")
     transaction.on_commit(lambda: procore_publish_task.enqueue(job.pk))
 

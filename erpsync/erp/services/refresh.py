@@ -36,7 +36,7 @@ from erpsync.erp.models import (
 )
 from erpsync.erp.pull import Pull
 from erpsync.erp.rules import problems_for, shape
-from erpsync.erp.services.runs import sync_run_recording
+from erpsync.erp.services.runs import sync_run_enqueue, sync_run_recording, sync_runs_reap
 from erpsync.erp.services.validate import limits, project_numbers_taken
 from erpsync.errors import PermissionRefused, RefreshBusy
 
@@ -245,7 +245,11 @@ def _recheck(connection) -> None:
 
 
 def _queue_run(connection: ErpConnection, user) -> tuple[SyncRun, bool]:
-    """A new queued refresh run, or (False) the one already queued or running: the database admits one."""
+    """A new queued refresh run, or (False) the one already queued or running: the database admits one.
+
+    A refresh whose process has stopped is interrupted first, so the new one can start at once.
+    """
+    sync_runs_reap(connection=connection, kind=SyncRunKind.REFRESH)
     try:
         with transaction.atomic():
             return SyncRun.objects.create(company=connection.company, connection=connection, kind=SyncRunKind.REFRESH,
@@ -271,7 +275,7 @@ def erp_refresh_enqueue(*, connection: ErpConnection, user) -> SyncRun:
     _check_permission(connection, user)
     run, created = _queue_run(connection, user)
     if created:
-        transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, user.pk))
+        sync_run_enqueue(run, erp_refresh_task, connection.pk, run.pk, user.pk)
     return run
 
 
@@ -290,5 +294,5 @@ def erp_refresh_queue_full(*, connection: ErpConnection) -> SyncRun | None:
     run, created = _queue_run(connection, None)
     if not created:
         return None
-    transaction.on_commit(lambda: erp_refresh_task.enqueue(connection.pk, run.pk, None, full=True))
+    sync_run_enqueue(run, erp_refresh_task, connection.pk, run.pk, None, full=True)
     return run

@@ -1,17 +1,30 @@
-"""Sync runs: every refresh, import and job-cost sync leaves one, with its outcome."""
+"""Sync runs: every refresh, import, job-cost sync and publish leaves one, with its outcome.
+
+A running run holds a lease: the process doing it renews `heartbeat_at` every few seconds
+from a thread of its own. Any process can die at any line; a run whose lease has lapsed is
+interrupted by the reaper (`sync_runs_reap`), which says in plain words what that left behind.
+"""
 
 import logging
+import threading
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from erpsync.connectors.base import ConnectorError
-from erpsync.erp.models import SyncRun, SyncRunOutcome
+from erpsync.erp.models import PublishStatus, StagedJob, SyncRun, SyncRunKind, SyncRunOutcome
 from erpsync.errors import ApplicationError, SourceFailed
 
 logger = logging.getLogger(__name__)
+
+# The id of the background task doing the work in this context (set by erp/tasks.py), stored on the run it starts.
+current_task_id: ContextVar[str] = ContextVar("current_task_id", default="")
 
 
 class RunProgress:
@@ -34,6 +47,15 @@ class RunProgress:
         SyncRun.objects.filter(pk=self.run.pk).update(progress_done=done, progress_total=total, progress_label=label[:120])
 
 
+def sync_run_enqueue(run: SyncRun, task, *args, **kwargs) -> None:
+    """Queue `task` for `run` once the transaction commits, and note the task on the run."""
+    def enqueue():
+        result = task.enqueue(*args, **kwargs)
+        SyncRun.objects.filter(pk=run.pk).update(task_id=str(result.id))
+
+    transaction.on_commit(enqueue)
+
+
 def sync_run_queue(*, company, kind, connection=None, user=None, project=None) -> SyncRun:
     return SyncRun.objects.create(
         company=company, connection=connection, kind=kind, started_by=user if getattr(user, "pk", None) else None, project=project
@@ -50,9 +72,11 @@ def sync_run_recording(*, company, kind, connection=None, user=None, project=Non
     if run is None:
         run = sync_run_queue(company=company, kind=kind, connection=connection, user=user, project=project)
     run.outcome = SyncRunOutcome.RUNNING
-    run.started_at = timezone.now()
-    run.save(update_fields=["outcome", "started_at"])
+    run.started_at = run.heartbeat_at = timezone.now()
+    run.task_id = current_task_id.get() or run.task_id
+    run.save(update_fields=["outcome", "started_at", "heartbeat_at", "task_id"])
     reporter = RunProgress(run, progress)
+    lease = Lease(run)
     try:
         yield run, reporter
     except ApplicationError as exc:
@@ -68,6 +92,8 @@ def sync_run_recording(*, company, kind, connection=None, user=None, project=Non
         raise ApplicationError(message) from exc
     else:
         _finish(run, SyncRunOutcome.SUCCEEDED, "")
+    finally:
+        lease.end()
 
 
 def _finish(run: SyncRun, outcome: str, error: str) -> None:
@@ -77,3 +103,105 @@ def _finish(run: SyncRun, outcome: str, error: str) -> None:
     if outcome == SyncRunOutcome.SUCCEEDED and run.progress_total:
         run.progress_done = run.progress_total
     run.save(update_fields=["outcome", "error", "finished_at", "counts", "progress_done", "progress_total", "progress_label", "project"])
+
+
+class Lease:
+    """Renews a running run's lease from a thread of its own until ended.
+
+    The thread has a database connection of its own, so each renewal commits at once, outside
+    any transaction the run's work holds open.
+    """
+
+    def __init__(self, run: SyncRun):
+        self.run_pk = run.pk
+        self.ended = threading.Event()
+        self.thread = threading.Thread(target=self._renew, name=f"lease-of-run-{run.pk}", daemon=True)
+        self.thread.start()
+
+    def _renew(self) -> None:
+        interval = max(0.2, settings.RUN_LEASE_SECONDS / 6)
+        try:
+            while not self.ended.wait(interval):
+                try:
+                    SyncRun.objects.filter(pk=self.run_pk, outcome=SyncRunOutcome.RUNNING).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:  # a busy database: the next renewal tries again
+                    logger.warning("could not renew the lease of run %s: %s", self.run_pk, exc)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def end(self) -> None:
+        self.ended.set()
+        self.thread.join(timeout=30)
+
+
+_STEPS = {  # a run's last progress label → what it was doing, in words
+    "reading": "reading from the ERP", "checking": "checking what it read", "saving": "saving",
+    "checking jobs": "checking the jobs", "reading job costs": "reading the job's costs",
+    "creating project": "creating the project", "reading budgets": "reading budgets",
+    "reading posted costs": "reading posted costs", "updating job costs": "updating job costs",
+}
+
+
+def _interrupted_reason(run: SyncRun, step: str) -> str:
+    who = "worker" if run.task_id else "process"
+    label = run.progress_label.split(":")[0].strip().lower()
+    while_ = f" while {_STEPS.get(label, label or 'starting')}" if run.outcome == SyncRunOutcome.RUNNING else " before it started"
+    stopped = f"The {who} doing it stopped{while_}"
+    if run.kind == SyncRunKind.REFRESH:
+        return f"{stopped}; nothing was changed. Start the refresh again."
+    if run.kind == SyncRunKind.IMPORT:
+        return (f"{stopped}. An import is all or nothing: the job is either under Synced with its whole project, "
+                "or still ready to import and can be added again.")
+    if run.kind == SyncRunKind.JOB_COSTS:
+        return f"{stopped}; the next scheduled job-cost sync does it again."
+    return (f"{stopped}{f' ({step})' if step else ''}; Procore may already have part of it. "
+            "Retry finishes it without making anything twice.")
+
+
+def sync_runs_reap(*, now=None, **scope) -> list[SyncRun]:
+    """Interrupt the runs (within `scope`, e.g. connection=…) whose process has stopped.
+
+    A running run has lost its process when its lease has lapsed; a queued one, when it is
+    older than the lease and its task is no longer waiting for a worker (or it has none).
+    The dead worker's task is settled as failed, and an interrupted publish can be retried.
+    """
+    from django_tasks_db.models import DBTaskResult
+    from django.tasks import TaskResultStatus
+
+    now = now or timezone.now()
+    lapsed = now - timedelta(seconds=settings.RUN_LEASE_SECONDS)
+    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY).values_list("id", flat=True)
+    candidates = SyncRun.objects.filter(**scope).filter(
+        Q(outcome=SyncRunOutcome.RUNNING, heartbeat_at__lt=lapsed)
+        | Q(outcome=SyncRunOutcome.QUEUED, created_at__lt=lapsed) & ~Q(task_id__in=[str(i) for i in waiting.iterator()])
+    )
+    reaped = []
+    for run in candidates.select_related("project"):
+        job = StagedJob.objects.filter(project=run.project, controlling_code="").first() if run.kind == SyncRunKind.PUBLISH else None
+        reason = _interrupted_reason(run, job.publish_step if job else "")
+        with transaction.atomic():
+            if not SyncRun.objects.filter(pk=run.pk, outcome=run.outcome).update(
+                    outcome=SyncRunOutcome.INTERRUPTED, error=reason, finished_at=now):
+                continue  # it finished, or another reaper was quicker
+            if job is not None and job.publish_status == PublishStatus.PUBLISHING:
+                StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.INTERRUPTED, publish_error=reason)
+        _settle_task(run.task_id, reason)
+        logger.warning("run %s (%s) interrupted: %s", run.pk, run.kind, reason)
+        reaped.append(run)
+    return reaped
+
+
+class WorkerStopped(Exception):
+    """What a dead worker's task row records: its worker stopped before the task finished."""
+
+
+def _settle_task(task_id: str, reason: str) -> None:
+    from django_tasks_db.models import DBTaskResult
+    from django.tasks import TaskResultStatus
+
+    if not task_id:
+        return
+    with transaction.atomic():
+        task = DBTaskResult.objects.select_for_update().filter(id=task_id, status=TaskResultStatus.RUNNING).first()
+        if task is not None:
+            task.set_failed(WorkerStopped(reason))

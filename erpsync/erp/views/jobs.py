@@ -90,7 +90,7 @@ def _removed_row(request, text: str) -> HttpResponse:
 
 def _back(request):
     target = request.POST.get("next", "")
-    return redirect(target if target.startswith("/erp/") else reverse("erp:jobs"))
+    return redirect(target if target.startswith(("/erp/", "/projects/")) else reverse("erp:jobs"))
 
 
 @require_POST
