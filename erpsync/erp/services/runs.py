@@ -142,7 +142,7 @@ _STEPS = {  # a run's last progress label → what it was doing, in words
 }
 
 
-def _interrupted_reason(run: SyncRun, step: str) -> str:
+def _interrupted_reason(run: SyncRun) -> str:
     who = "worker" if run.task_id else "process"
     label = run.progress_label.split(":")[0].strip().lower()
     while_ = f" while {_STEPS.get(label, label or 'starting')}" if run.outcome == SyncRunOutcome.RUNNING else " before it started"
@@ -154,7 +154,7 @@ def _interrupted_reason(run: SyncRun, step: str) -> str:
                 "or still ready to import and can be added again.")
     if run.kind == SyncRunKind.JOB_COSTS:
         return f"{stopped}; the next scheduled job-cost sync does it again."
-    return (f"{stopped}{f' ({step})' if step else ''}; Procore may already have part of it. "
+    return (f"{stopped}; Procore may already have part of it. "
             "Retry finishes it without making anything twice.")
 
 
@@ -178,7 +178,7 @@ def sync_runs_reap(*, now=None, **scope) -> list[SyncRun]:
     reaped = []
     for run in candidates.select_related("project"):
         job = StagedJob.objects.filter(project=run.project, controlling_code="").first() if run.kind == SyncRunKind.PUBLISH else None
-        reason = _interrupted_reason(run, job.publish_step if job else "")
+        reason = _interrupted_reason(run)
         with transaction.atomic():
             if not SyncRun.objects.filter(pk=run.pk, outcome=run.outcome).update(
                     outcome=SyncRunOutcome.INTERRUPTED, error=reason, finished_at=now):
