@@ -146,6 +146,8 @@ CRONTASK = {"REDIS_URL": os.environ.get("ERPSYNC_REDIS_URL") or None}
 JOB_COST_SYNC_SCHEDULE = os.environ.get("ERPSYNC_JOB_COST_SYNC_SCHEDULE", "*/15 * * * *")
 # A run whose process has not renewed its lease for this long is interrupted (its process died).
 RUN_LEASE_SECONDS = int(os.environ.get("ERPSYNC_RUN_LEASE_SECONDS", "120"))
+# /healthz fails when the oldest task has waited longer than this for a worker (no worker is running).
+HEALTH_QUEUE_SECONDS = int(os.environ.get("ERPSYNC_HEALTH_QUEUE_SECONDS", "600"))
 RUN_REAPER_SCHEDULE = os.environ.get("ERPSYNC_RUN_REAPER_SCHEDULE", "* * * * *")  # how often the reaper looks
 # A full refresh of incrementally refreshed connections, so deletions in the ERP are seen too.
 FULL_REFRESH_SCHEDULE = os.environ.get("ERPSYNC_FULL_REFRESH_SCHEDULE", "30 2 * * *")
@@ -176,6 +178,18 @@ WHITENOISE_AUTOREFRESH = DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Production is served over TLS: plain HTTP is redirected and browsers are told to keep to HTTPS.
+# Behind a proxy that ends TLS, ERPSYNC_TLS_PROXY=1 trusts its X-Forwarded-Proto header;
+# ERPSYNC_SSL_REDIRECT=0 leaves the redirect to the proxy.
+SECURE_SSL_REDIRECT = not DEBUG and os.environ.get("ERPSYNC_SSL_REDIRECT", "1") == "1"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes may ask over plain HTTP inside the network
+if os.environ.get("ERPSYNC_TLS_PROXY") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("ERPSYNC_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("ERPSYNC_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+SECURE_HSTS_PRELOAD = os.environ.get("ERPSYNC_HSTS_PRELOAD", "0") == "1"
+# Joining the browsers' HSTS preload list binds every subdomain for months: the site owner opts in.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # Demo and default connector data.
 DEMO_EXPORT_DIR = BASE_DIR / "erpsync" / "demo" / "export"

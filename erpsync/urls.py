@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from erpsync.companies.views import company_switch
 from erpsync.companies import permissions
+from erpsync.health import healthz
 
 
 def home(request):
@@ -19,4 +20,5 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]
