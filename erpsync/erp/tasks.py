@@ -55,12 +55,13 @@ def job_costs_sync_task(context, project_id: int, run_id: int | None = None) -> 
 
 
 @task(takes_context=True)
-def procore_publish_task(context, job_id: int) -> None:
+def procore_publish_task(context, job_id: int, run_id: int | None = None) -> None:
     from erpsync.erp.services.publish import procore_publish
 
     try:
         with doing(context):
-            procore_publish(job=StagedJob.objects.select_related("company", "connection", "project").get(pk=job_id))
+            procore_publish(job=StagedJob.objects.select_related("company", "connection", "project").get(pk=job_id),
+                            run=SyncRun.objects.filter(pk=run_id).first())
     except ApplicationError as exc:
         logger.warning("publishing job %s to Procore failed: %s", job_id, exc.message)
 

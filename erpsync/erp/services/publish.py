@@ -6,14 +6,13 @@ local record as soon as Procore returns it, so a publish that was interrupted an
 worker, 5xx, timeout) and retried finds what it made and makes nothing twice.
 """
 
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from erpsync.connectors.base import ConnectorError
 from erpsync.connectors.procore.client import item_errors_text
-from erpsync.erp.models import ProcoreConnection, PublishStatus, StagedJob, SyncRunKind
-from erpsync.erp.services.runs import sync_run_recording, sync_runs_reap
+from erpsync.erp.models import ProcoreConnection, PublishStatus, StagedJob, SyncRun, SyncRunKind, SyncRunOutcome
+from erpsync.erp.services.runs import sync_run_enqueue, sync_run_recording, sync_runs_reap
 from erpsync.errors import ApplicationError
 from erpsync.projects.models import BaseType, BudgetLine, CostCode, CostType, JobCost, SubJob
 
@@ -31,18 +30,32 @@ def job_origin_id(job: StagedJob) -> str:
     return f"{job.connection.kind}:{job.erp_company_code}:{job.job_code}"
 
 
-def procore_publish_enqueue(*, job: StagedJob) -> None:
-    """Mark the job as publishing and queue the publish once the import has committed."""
+def procore_publish_enqueue(*, job: StagedJob) -> SyncRun:
+    """Mark the job as publishing and queue the publish once the import has committed.
+
+    While a publish of the project is queued or running, that one is returned instead.
+    """
     from erpsync.erp.tasks import procore_publish_task
 
-    sync_runs_reap(project=job.project, kind=SyncRunKind.PUBLISH)
+    project_id = StagedJob.objects.filter(pk=job.pk).values_list("project_id", flat=True).first()
+    if project_id is None:
+        raise ApplicationError(f"Job {job.job_code} has not been added as a project yet.")
+    sync_runs_reap(project_id=project_id, kind=SyncRunKind.PUBLISH)
+    active = SyncRun.objects.filter(project_id=project_id, kind=SyncRunKind.PUBLISH,
+                                    outcome__in=[SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]).first()
+    if active is not None:
+        return active
     StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHING, publish_error="", publish_step="")
-    transaction.on_commit(lambda: procore_publish_task.enqueue(job.pk))
+    run = SyncRun.objects.create(company=job.company, connection=job.connection, project_id=project_id, kind=SyncRunKind.PUBLISH)
+    sync_run_enqueue(run, procore_publish_task, job.pk, run.pk)
+    return run
 
 
-def procore_publish(*, job: StagedJob, client=None) -> None:
+def procore_publish(*, job: StagedJob, client=None, run: SyncRun | None = None) -> None:
     connection = ProcoreConnection.objects.filter(company=job.company).first()
     if connection is None:
+        if run is not None:  # queued while there was one
+            _finish_unpublished(job, run, "The company's Procore connection was removed; nothing was published.")
         return
     project = job.project
     if project is None:
@@ -50,7 +63,8 @@ def procore_publish(*, job: StagedJob, client=None) -> None:
     client = client or connection.client()
     StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHING, publish_error="")
     try:
-        with sync_run_recording(company=job.company, kind=SyncRunKind.PUBLISH, connection=job.connection, project=project) as (run, report):
+        with sync_run_recording(company=job.company, kind=SyncRunKind.PUBLISH, connection=job.connection, project=project,
+                                run=run) as (run, report):
             counts = {}
             for number, (step, work) in enumerate(zip(STEPS, (_project, _sub_jobs, _cost_types, _cost_codes, _assignments, _job_costs))):
                 StagedJob.objects.filter(pk=job.pk).update(publish_step=step)
@@ -61,6 +75,11 @@ def procore_publish(*, job: StagedJob, client=None) -> None:
         StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.FAILED, publish_error=exc.message)
         raise
     StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHED, publish_step="", published_at=timezone.now())
+
+
+def _finish_unpublished(job: StagedJob, run: SyncRun, reason: str) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(outcome=SyncRunOutcome.FAILED, error=reason, finished_at=timezone.now())
+    StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.FAILED, publish_error=reason)
 
 
 def _project(client, job, project) -> int:

@@ -177,7 +177,8 @@ def sync_runs_reap(*, now=None, **scope) -> list[SyncRun]:
     )
     reaped = []
     for run in candidates.select_related("project"):
-        job = StagedJob.objects.filter(project=run.project, controlling_code="").first() if run.kind == SyncRunKind.PUBLISH else None
+        job = (StagedJob.objects.filter(project_id=run.project_id, controlling_code="").first()
+               if run.kind == SyncRunKind.PUBLISH and run.project_id else None)
         reason = _interrupted_reason(run)
         with transaction.atomic():
             if not SyncRun.objects.filter(pk=run.pk, outcome=run.outcome).update(

@@ -73,9 +73,23 @@ def test_an_import_publishes_the_job_in_the_background(imported, procore):
     assert in_procore(procore, project) == expected(project)
     created = next(iter(procore.projects.values()))
     assert (created["project_number"], created["origin_id"], created["origin_code"]) == ("24001", "cmic_files:AC01:24001", "24001")
+    (run,) = SyncRun.objects.filter(kind="publish")
+    assert (run.outcome, run.project_id, run.task_id != "") == ("succeeded", project.pk, True)
     codes = procore.cost_codes[project.procore_id]
     section = codes["cmic_files:AC01:24001:code:03-300"]
     assert section["code"] == "300" and section["parent_id"] == codes["cmic_files:AC01:24001:code:03"]["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_imported_job_gets_a_publish_of_its_own(connection, export, pm, procore_connection, procore):
+    export.standard_job("24002", "Second").write()
+    erp_refresh(connection=connection)
+    projects = [erp_job_import(job=StagedJob.objects.get(job_code=code), template=None, user=pm) for code in ("24001", "24002")]
+    assert sorted(SyncRun.objects.filter(kind="publish", outcome="queued").values_list("project_id", flat=True)) == sorted(
+        p.pk for p in projects)
+    work_the_queue()
+    assert set(StagedJob.objects.values_list("publish_status", flat=True)) == {PublishStatus.PUBLISHED}
+    assert sorted(p["project_number"] for p in procore.projects.values()) == ["24001", "24002"]
 
 
 @pytest.mark.parametrize("operation", STEP_OPERATIONS)
