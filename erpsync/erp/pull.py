@@ -87,11 +87,13 @@ class PulledBudgetLine(NamedTuple):
     @classmethod
     def of(cls, r: BudgetLineRecord) -> "PulledBudgetLine":
         """Amounts the registry cannot store exactly are refused here, never rounded."""
+        revised = r.original_budget + r.approved_changes  # what the project will hold as the revised budget
         if not (money_fits(r.original_budget) and money_fits(r.approved_changes) and money_fits(r.committed_cost)
-                and quantity_fits(r.budget_units)):
+                and money_fits(revised) and quantity_fits(r.budget_units)):
             for amount in (r.original_budget, r.approved_changes, r.committed_cost):
                 money(amount, r.where)
             quantity(r.budget_units, r.where)
+            money(revised, f"{r.where} (the revised budget, original plus approved changes)")
         return cls(r.company_code, r.job_code, r.phase_code, r.category_code, r.active, r.original_budget, r.approved_changes,
                    r.budget_units, r.committed_cost, r.percent_complete, r.where)
 

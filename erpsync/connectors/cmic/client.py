@@ -117,13 +117,19 @@ class CmicClient:
             pending = pool.submit(self._page, entity, params, 0)
             while pending is not None:
                 offset, items, has_more = pending.result()
-                following = offset + len(items)
-                pending = pool.submit(self._page, entity, params, following) if has_more and items else None
+                if has_more and not items:  # taking it for the end would lose the rest without a word
+                    raise ConnectorError(f"CMiC answered {name} at offset {offset} with no items but said there were more; "
+                                         "nothing was changed.", permanent=False)
+                pending = pool.submit(self._page, entity, params, offset + len(items)) if has_more else None
                 yield offset, items
 
     def _page(self, entity: str, params: dict, offset: int) -> tuple[int, list, bool]:
-        response = self.get(entity, params={**params, "offset": offset})
-        items, has_more = envelope_items(response.content, self.resource_name(entity), offset)
+        name = self.resource_name(entity)
+        try:
+            response = self.get(entity, params={**params, "offset": offset})
+        except ConnectorError as exc:
+            raise ConnectorError(f"Reading {name} at offset {offset}: {exc.message}", permanent=exc.permanent) from None
+        items, has_more = envelope_items(response.content, name, offset)
         return offset, items, has_more
 
     def describe(self, entity: str) -> dict:

@@ -37,7 +37,7 @@ class Faults:
     rate_limited: list = field(default_factory=lambda: [0, 1])  # [times, retry_after seconds]
     delay_seconds: float = 0.0
     delay_times: int = 0
-    garbage_on_page: dict = field(default_factory=dict)  # (resource, offset) → "truncated" | "html"
+    garbage_on_page: dict = field(default_factory=dict)  # (resource, offset) → "truncated" | "html" | "empty"
     revoke_tokens: bool = False
     forbidden: set = field(default_factory=set)  # resources the service user may not read
 
@@ -223,6 +223,8 @@ class FakeCmic(LocalHttpServer):
                 items = [{**r, "links": [{"rel": "self", "href": f"/{resource}/{r.get(_uuid_attribute(resource), '')}"}]} for r in page]
                 body = {"items": items, "count": len(items), "hasMore": offset + len(items) < len(rows), "limit": limit,
                         "offset": offset, "links": []}
+                if garbage == "empty":  # a page that promises more and brings nothing
+                    return self._send(200, {**body, "items": [], "count": 0, "hasMore": True})
                 if garbage == "truncated":
                     return self._send_raw(200, json.dumps(body, default=str)[:-50].encode(), CONTENT_TYPE)
                 if garbage == "html":

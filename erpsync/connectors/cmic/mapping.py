@@ -5,6 +5,7 @@ are not confirmed against a live tenant: a connection can override any of them i
 settings ("attributes": {"jobs": {"name": "JobTitle"}}) without a code change.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -129,21 +130,30 @@ def _text(value) -> str:
     return value.strip() if type(value) is str else str(value).strip()
 
 
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,234,567.89: commas only between groups of three
+
+
 def parse_amount(value, *, where: str, attribute: str) -> Decimal:
+    """An exact amount from a JSON number, a plain number, or one with thousands separators.
+
+    Anything else (a decimal comma, a true/false, text) is refused, naming the place: guessing
+    what "1,5" means would store a wrong amount.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal, type(None))):
+        raise ConnectorError(f"{where}, field {attribute}: {value!r} is not a number.")
     if isinstance(value, float):
         value = repr(value)  # a float's shortest repr is the value the sender meant
+    text = _text(value)
+    if text == "":
+        return ZERO
+    if _GROUPED.match(text):
+        text = text.replace(",", "")
     try:
-        amount = Decimal(value)  # the common case: a plain number
-    except (InvalidOperation, TypeError, ValueError):
-        text = _text(value).replace(",", "")
-        if text == "":
-            return ZERO
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ConnectorError(f"{where}, field {attribute}: {_text(value)!r} is not a number.") from None
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ConnectorError(f"{where}, field {attribute}: {text!r} is not a number.") from None
     if not amount.is_finite():
-        raise ConnectorError(f"{where}, field {attribute}: {_text(value)!r} is not a number.")
+        raise ConnectorError(f"{where}, field {attribute}: {text!r} is not a number.")
     return amount
 
 

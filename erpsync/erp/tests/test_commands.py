@@ -22,7 +22,7 @@ def refreshed(connection):
 
 
 def test_erp_refresh_reports_counts(connection):
-    assert run("erp_refresh") == "Refreshed CMiC: 1 jobs (1 new, 0 changed), 3 cost codes, 3 budget lines.\n"
+    assert run("erp_refresh") == "Refreshed CMiC: 1 job (1 new, 0 changed), 3 cost codes, 3 budget lines.\n"
 
 
 def test_erp_refresh_as_a_user_checks_their_permissions(connection, pm):

@@ -102,3 +102,19 @@ def test_only_accounting_approvers_may_refresh(connection, pm, viewer, outsider,
     erp_refresh(connection=connection, user=accountant)
     erp_refresh(connection=connection, user=admin)
     assert SyncRun.objects.filter(outcome="succeeded").count() == 2
+
+
+def test_a_revised_budget_the_registry_cannot_hold_is_refused_naming_its_line(connection, export):
+    export.rows["budget_lines"][0].update(original_budget="99999999999999.99", approved_changes="0.10")
+    export.write()
+    with pytest.raises(SourceFailed, match=r"^jcjobcategory.csv row 2 \(the revised budget, original plus approved changes\): "
+                                           r"the amount 100000000000000.09 cannot be stored exactly"):
+        erp_refresh(connection=connection)
+    assert not StagedJob.objects.exists()
+
+
+def test_a_decimal_comma_is_refused_not_read_as_thousands(connection, export):
+    export.rows["budget_lines"][1]["original_budget"] = "1,5"
+    export.write()
+    with pytest.raises(SourceFailed, match=r"^jcjobcategory.csv row 3, field JcatOrigBudgetAmt: '1,5' is not a number\.$"):
+        erp_refresh(connection=connection)

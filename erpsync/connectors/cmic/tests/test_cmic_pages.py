@@ -11,6 +11,7 @@ from erpsync.connectors.cmic.pages import checked_items, envelope_items
 
 CODE = {"GjjpCompCode": "DB01", "GjjpJobCode": "25101", "GjjpCode": "03-100", "GjjpName": "Concrete", "GjjpCtrlCode": "03",
         "GjjpActiveFlag": "Y", "links": [{"rel": "self", "href": "/x"}]}
+LINE = {"JcatCompCode": "DB01", "JcatJobCode": "25101", "JcatPhsCode": "03-100", "JcatCode": "5000", "JcatCatActiveFlag": "Y"}
 
 
 def body(items, has_more=False) -> bytes:
@@ -33,6 +34,18 @@ def test_amounts_stay_exact_however_they_are_written():
     assert (line.original_budget, line.approved_changes, line.budget_units, line.committed_cost) == (
         Decimal("0.10"), Decimal("12345678901.23"), Decimal("1200.5"), Decimal("1E+3"))
     assert str(line.original_budget) == "0.10"
+
+
+@pytest.mark.parametrize("written, meant", [("1,234,567.89", "1234567.89"), ("-1,000", "-1000"), (" 12.50 ", "12.50"), (7, "7")])
+def test_thousands_separators_are_read(written, meant):
+    (line,) = records("budget_lines", "jcjobcategory", body([LINE | {"JcatOrigBudgetAmt": written}]))
+    assert str(line.original_budget) == meant
+
+
+@pytest.mark.parametrize("written", ["1,5", "12,34,5.6", "1.234,56", True, False, [1], {"amount": 1}, "$12", "NaN"])
+def test_an_amount_that_could_be_misread_is_refused_naming_its_place(written):
+    with pytest.raises(ConnectorError, match=r"^jcjobcategory offset 0 item 1, field JcatOrigBudgetAmt: .* is not a number\.$"):
+        records("budget_lines", "jcjobcategory", body([LINE | {"JcatOrigBudgetAmt": written}]))
 
 
 @pytest.mark.parametrize("page, message", [

@@ -72,6 +72,19 @@ def test_a_garbage_body_names_the_resource_and_offset(rest_source, fake, kind):
         list(rest_source().budget_lines())
 
 
+def test_a_page_promising_more_with_no_items_is_refused_not_taken_for_the_end(rest_source, fake):
+    fake.faults.garbage_on_page[("jcjobcategory", 20)] = "empty"
+    with pytest.raises(ConnectorError, match=r"^CMiC answered jcjobcategory at offset 20 with no items but said there were "
+                                             r"more; nothing was changed\.$"):
+        list(rest_source().budget_lines())
+
+
+def test_a_lasting_failure_names_the_resource_and_offset(rest_source, fake, waits):
+    fake.faults.status_on_page[("jcjobcostcodes", 10)] = [500, 99]
+    with pytest.raises(ConnectorError, match=r"^Reading jcjobcostcodes at offset 10: CMiC kept answering HTTP 500"):
+        list(rest_source().cost_codes())
+
+
 def test_oauth_caches_its_token_and_renews_it_once_after_a_401(rest_source, fake):
     source = rest_source(auth="oauth", token_url=fake.token_url, oauth_client_id="erpsync", client_secret="client-secret")
     list(source.cost_types())

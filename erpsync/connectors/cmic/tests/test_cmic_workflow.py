@@ -95,7 +95,7 @@ def test_a_lasting_failure_records_the_reason_and_changes_nothing(cmic, fake):
     with pytest.raises(SourceFailed, match="CMiC kept answering HTTP 503"):
         erp_refresh(connection=cmic)
     assert staged(cmic) == before
-    assert SyncRun.objects.filter(outcome="failed").get().error.startswith("CMiC kept answering HTTP 503")
+    assert SyncRun.objects.filter(outcome="failed").get().error.startswith("Reading jcjob at offset 0: CMiC kept answering HTTP 503")
 
 
 def test_import_and_job_cost_sync_over_rest(cmic, fake, pm):

@@ -22,6 +22,6 @@ class Command(ErpCommand):
         else:
             c = run.counts
             self.stdout.write(
-                f"Refreshed {connection.name}: {c['jobs']} jobs ({c['new']} new, {c['changed']} changed), "
+                f"Refreshed {connection.name}: {c['jobs']} job{'s' if c['jobs'] != 1 else ''} ({c['new']} new, {c['changed']} changed), "
                 f"{c['cost_codes']} cost codes, {c['budget_lines']} budget lines."
             )
