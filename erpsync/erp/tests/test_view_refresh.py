@@ -36,3 +36,20 @@ def test_only_accounting_approvers_see_and_may_use_refresh(signed_in, pm, connec
     assert "Refresh from CMiC" not in client.get(reverse("erp:jobs")).content.decode()
     assert client.post(reverse("erp:refresh")).status_code == 403
     assert not SyncRun.objects.exists()
+
+
+def test_a_refresh_whose_worker_died_stops_showing_as_running_and_says_so(signed_in, accountant, connection):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = signed_in(accountant)
+    client.post(reverse("erp:refresh"))
+    SyncRun.objects.update(outcome="running", progress_label="Saving", heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert "Refreshing CMiC: Saving" in client.get(reverse("erp:jobs")).content.decode()
+    client.post(reverse("erp:refresh"))  # the dead run is interrupted and a new one queued
+    assert list(SyncRun.objects.order_by("pk").values_list("outcome", flat=True)) == ["interrupted", "queued"]
+    work_the_queue()
+    SyncRun.objects.filter(outcome="succeeded").delete()
+    page = client.get(reverse("erp:jobs")).content.decode()
+    assert "The last refresh was interrupted: The worker doing it stopped while saving; nothing was changed." in page
