@@ -126,16 +126,14 @@ def client_loop(base: str, username: str, deadline: float, tally: Counter, reaso
             if username == "pm":
                 action, path, data = random.choice([
                     ("add", "/erp/jobs/{}/add/", {"template": "none"}), ("archive", "/erp/jobs/{}/archive/", {}),
-                    ("restore", "/erp/jobs/{}/restore/", {})])
-                target = pick(StagedJob.objects.filter(status=StagedJobStatus.ARCHIVED, controlling_code="")
-                              if action == "restore" else ready)
+                    ("restore", "/erp/jobs/{}/restore/", {}), ("retry publish", "/erp/jobs/{}/publish/", {})])
+                target = pick({"add": ready, "archive": ready,
+                               "restore": StagedJob.objects.filter(status=StagedJobStatus.ARCHIVED, controlling_code=""),
+                               "retry publish": StagedJob.objects.filter(publish_status__in=[PublishStatus.FAILED,
+                                                                                               PublishStatus.INTERRUPTED])}[action])
             else:
-                action, path, data = random.choice([("refresh", "/erp/refresh/", {}), ("sync job costs", "/erp/job-costs/{}/sync/", {}),
-                                                    ("retry publish", "/erp/jobs/{}/publish/", {})])
-                target = {"refresh": 0,
-                          "sync job costs": pick(Project.objects.filter(erp_jobs__status=StagedJobStatus.SYNCED)),
-                          "retry publish": pick(StagedJob.objects.filter(publish_status__in=[PublishStatus.FAILED,
-                                                                                               PublishStatus.INTERRUPTED]))}[action]
+                action, path, data = random.choice([("refresh", "/erp/refresh/", {}), ("sync job costs", "/erp/job-costs/{}/sync/", {})])
+                target = 0 if action == "refresh" else pick(Project.objects.filter(erp_jobs__status=StagedJobStatus.SYNCED))
             if target is None:
                 continue
             outcome, reason = client.post(path.format(target), **data)
@@ -212,8 +210,9 @@ def main() -> None:
         fake.faults.latency = 0.02
         port = 18_000 + os.getpid() % 1000
         base = f"http://127.0.0.1:{port}"
+        log = open(WORK / "web.log", "w")  # refusals (403s) are logged there, not on this console
         web = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "erpsync.wsgi", "--bind", f"127.0.0.1:{port}",
-                                "--workers", "2", "--log-level", "error"], cwd=ROOT)
+                                "--workers", "2", "--log-level", "error"], cwd=ROOT, stdout=log, stderr=log)
         workers = [worker() for _ in range(3)]
         scheduler = manage("crontask")
         for _ in range(200):  # gunicorn takes a moment to listen

@@ -4,38 +4,19 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
+
+from erpsync.testing import manage, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(settings.BASE_DIR)
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    return f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def until(condition, seconds: float = 30):
-    """Wait for `condition()` to hold, looking every 50 ms, for at most `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)
-    return found
 
 
 def accepts(port: int) -> bool:
@@ -58,9 +39,7 @@ def alive(pid: int) -> bool:
 @pytest.fixture
 def serving():
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1"}
-    parent = subprocess.Popen([sys.executable, "manage.py", "serve_all", "--addr", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = manage("serve_all", "--addr", f"127.0.0.1:{port}", output=subprocess.PIPE)
     try:
         until(lambda: accepts(port))
         children = until(lambda: len(children_of(parent.pid)) == 3 and children_of(parent.pid))

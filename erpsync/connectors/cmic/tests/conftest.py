@@ -4,6 +4,7 @@ from erpsync.connectors.cmic.fake_server import FakeCmic
 from erpsync.connectors.cmic.source import CmicRestSource
 from erpsync.connectors.http import RetryPolicy
 from erpsync.demo import generator
+from erpsync.erp.models import ErpConnection
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +33,14 @@ def rest_source(fake, waits):
         return CmicRestSource(retry=RetryPolicy(attempts=4, sleep=waits.append), **settings)
 
     return make
+
+
+@pytest.fixture
+def cmic(fake, company, monkeypatch, waits):
+    monkeypatch.setattr("erpsync.connectors.http.wait_for_real", waits.append)
+    settings = fake.connection_settings(page_size=100)
+    password = settings.pop("password")
+    connection = ErpConnection(company=company, name="CMiC live", kind="cmic", settings=settings)
+    connection.set_secrets({"password": password})
+    connection.save()
+    return connection

@@ -1,58 +1,41 @@
 """Processes die at any line: a refresh whose worker or command is killed ends interrupted, and the next one completes."""
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from erpsync.erp.models import ErpConnection, StagedJob, SyncRun
+from erpsync.erp.models import StagedJob, SyncRun
 from erpsync.erp.services import erp_refresh_enqueue
 from erpsync.erp.services.runs import sync_runs_reap
+from erpsync.testing import manage, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(settings.BASE_DIR)
 
 
-def until(condition, seconds: float = 30):
-    """Wait for `condition()` to hold, looking every 50 ms, for at most `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)
-    return found
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    return f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def manage(*args) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "ERPSYNC_RUN_LEASE_SECONDS": "1"}
-    return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def killed_while_reading(process, run_of) -> SyncRun:
+    """Kill -9 `process` once the run it does (`run_of()`, when there is one) is reading from the ERP."""
+    try:
+        run = until(run_of)
+        until(lambda: reading(run))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return run
 
 
 @pytest.fixture
-def slow_cmic(fake, company, settings):
-    """A CMiC connection whose answers take a while, so a refresh is caught in the middle."""
+def slow_cmic(cmic, fake, settings):
+    """A CMiC connection whose answers take a while, so a refresh is caught in the middle; leases of a second."""
     settings.RUN_LEASE_SECONDS = 1
     fake.latency = 0.2
-    values = fake.connection_settings(page_size=10)
-    password = values.pop("password")
-    cmic = ErpConnection(company=company, name="CMiC live", kind="cmic", settings=values)
-    cmic.set_secrets({"password": password})
+    cmic.settings["page_size"] = 10
     cmic.save()
     return cmic
 
@@ -72,15 +55,9 @@ def no_pull_tables_left() -> bool:
 
 
 def test_a_refresh_whose_worker_is_killed_ends_interrupted_and_the_next_one_completes(slow_cmic, fake, accountant):
-    worker = manage("db_worker", "--no-startup-delay", "--no-reload", "--interval", "0.1")
-    try:
-        run = erp_refresh_enqueue(connection=slow_cmic, user=accountant)
-        until(lambda: reading(run))
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    worker = manage("db_worker", "--no-startup-delay", "--no-reload", "--interval", "0.1", ERPSYNC_RUN_LEASE_SECONDS="1")
+    queued = erp_refresh_enqueue(connection=slow_cmic, user=accountant)
+    run = killed_while_reading(worker, lambda: queued)
     (reaped,) = until(lambda: sync_runs_reap(connection=slow_cmic))
     run.refresh_from_db()
     assert reaped.pk == run.pk and run.outcome == "interrupted"
@@ -99,15 +76,8 @@ def test_a_refresh_whose_worker_is_killed_ends_interrupted_and_the_next_one_comp
 
 
 def test_a_refresh_command_killed_from_outside_ends_interrupted_and_the_next_one_completes(slow_cmic, fake):
-    command = manage("erp_refresh")
-    try:
-        run = until(lambda: SyncRun.objects.filter(kind="refresh").first())
-        until(lambda: reading(run))
-        command.send_signal(signal.SIGKILL)
-        command.wait()
-    finally:
-        if command.poll() is None:
-            command.kill()
+    command = manage("erp_refresh", ERPSYNC_RUN_LEASE_SECONDS="1")
+    run = killed_while_reading(command, lambda: SyncRun.objects.filter(kind="refresh").first())
     until(lambda: sync_runs_reap(connection=slow_cmic))
     run.refresh_from_db()
     assert (run.outcome, run.task_id) == ("interrupted", "")

@@ -14,17 +14,6 @@ from erpsync.errors import SourceFailed
 from erpsync.projects.models import CostTransaction, JobCost
 
 
-@pytest.fixture
-def cmic(fake, company, monkeypatch, waits):
-    monkeypatch.setattr("erpsync.connectors.http.wait_for_real", waits.append)
-    settings = fake.connection_settings(page_size=100)
-    password = settings.pop("password")
-    connection = ErpConnection(company=company, name="CMiC live", kind="cmic", settings=settings)
-    connection.set_secrets({"password": password})
-    connection.save()
-    return connection
-
-
 def staged(connection):
     return (
         sorted(StagedJob.objects.filter(connection=connection).values_list("job_code", "name", "problems")),
