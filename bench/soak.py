@@ -158,6 +158,9 @@ def chaos_loop(workers: list, deadline: float, every: float, kills: list) -> Non
 
 def settle(company, limit: float) -> None:
     """After the load: interrupt what died, retry interrupted publishes, and let the queue drain."""
+    from erpsync.erp.tasks import job_costs_sync_all
+
+    job_costs_sync_all.call()  # the next scheduled job-cost sync, which redoes the interrupted ones
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         sync_runs_reap()
@@ -247,8 +250,9 @@ def main() -> None:
     for (_, outcome), n in tally.items():
         outcomes[outcome] += n
     interrupted = list(SyncRun.objects.filter(outcome="interrupted"))
-    completed = sum(1 for run in interrupted if SyncRun.objects.filter(
+    open_ended = Counter(run.kind for run in interrupted if not SyncRun.objects.filter(
         kind=run.kind, connection=run.connection, project=run.project, outcome="succeeded", created_at__gt=run.created_at).exists())
+    completed = len(interrupted) - sum(open_ended.values())
     duplicates = Project.objects.values("company", "project_number").annotate(n=Count("pk")).filter(n__gt=1).count()
     left = SyncRun.objects.filter(outcome__in=["queued", "running"]).count()
     print(f"load: {load_seconds:.0f} s, {args.clients} clients, {len(kills)} workers killed; "
@@ -259,7 +263,8 @@ def main() -> None:
         print(f"  {action}: {outcome} {n}")
     for reason, n in reasons.most_common(6):
         print(f"  refused {n}×: {reason}")
-    print(f"runs: {len(interrupted)} interrupted, of which {completed} then completed")
+    print(f"runs: {len(interrupted)} interrupted ({', '.join(f'{n} {kind}' for kind, n in Counter(r.kind for r in interrupted).items())}), "
+          f"of which {completed} then completed{'; not: ' + str(dict(open_ended)) if open_ended else ''}")
     print(f"duplicate projects: {duplicates} (must be 0)")
     print(f"projects whose registry and fake Procore differ: {len(differ)} (must be 0){': ' + ', '.join(differ[:5]) if differ else ''}")
     print(f"runs left running: {left} (must be 0)")

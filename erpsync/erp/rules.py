@@ -49,12 +49,36 @@ def prefixed(problems: list[dict], sub_job_code: str) -> list[dict]:
     return [{**p, "message": f"Sub job {sub_job_code}: {p['message']}"} for p in problems]
 
 
+def resolved_parents(codes: list) -> dict[str, str]:
+    """Each phase's parent in its job's cost-code tree ("" at the top), from [code, name, controlling code, …] rows.
+
+    The parent is the phase's controlling code when that names another phase of the job;
+    otherwise the longest hyphen-prefix of its own code that is a phase of the job; otherwise it
+    is top level. Many CMiC tenants mark every phase top level (ALL) and carry the tree in the
+    codes alone: `01` a heading, `01-100` under it.
+    """
+    known = {row[0] for row in codes}
+    parents = {}
+    for code, _, given, *_ in codes:
+        if given and given != code and given in known:
+            parents[code] = given
+            continue
+        prefix, parents[code] = code, ""
+        while "-" in prefix:
+            prefix = prefix.rsplit("-", 1)[0]
+            if prefix in known:
+                parents[code] = prefix
+                break
+    return parents
+
+
 def shape(job_code: str, name: str, codes: list, lines: list, cost_type_names: dict[str, str], *,
           controlling_code: str = "") -> JobShape:
     """A job as validation sees it, from its structure documents (see StagedJobStructure)."""
     pairs = {(line[0], line[1]) for line in lines}
+    parents = resolved_parents(codes)
     return JobShape(job_code=job_code, name=name, controlling_code=controlling_code,
-                    cost_codes=[(code[0], code[1], code[2]) for code in codes], budget_pairs=pairs,
+                    cost_codes=[(code[0], code[1], parents[code[0]]) for code in codes], budget_pairs=pairs,
                     cost_type_names={cat: cost_type_names.get(cat, "") for _, cat in pairs})
 
 

@@ -10,6 +10,7 @@ from erpsync.companies.models import Company, Membership
 from erpsync.companies.permissions import IMPORT_REQUIREMENT, can_import_erp_job
 from erpsync.connectors.base import BudgetLineRecord, ConnectorError, job_costs_from
 from erpsync.erp.models import ErpSettings, ProcoreConnection, StagedCostType, StagedJob, StagedJobStatus, SyncRunKind
+from erpsync.erp.rules import resolved_parents
 from erpsync.erp.services.publish import procore_publish_enqueue
 from erpsync.erp.services.audit import audit_event_record
 from erpsync.erp.services.runs import sync_run_recording
@@ -203,7 +204,8 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
     lines_by_job = defaultdict(list)
     for s in staged.values():
         codes, lines = structure_of(s)
-        codes_by_job[s.job_code] = [tuple(code) for code in codes]
+        parents = resolved_parents(codes)
+        codes_by_job[s.job_code] = [(code, name, parents[code], active) for code, name, _, active in codes]
         lines_by_job[s.job_code] = [
             BudgetLineRecord(s.erp_company_code, s.job_code, phase, category, active, *(Decimal(amount) for amount in amounts))
             for phase, category, active, *amounts in lines

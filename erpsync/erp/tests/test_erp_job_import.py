@@ -192,3 +192,29 @@ def test_sub_jobs_come_with_their_control_job(connection, export, pm):
     assert JobCost.objects.get(budget_line__cost_code=footings).job_to_date_cost == Decimal("4.00")
     assert CostCode.objects.filter(project=project, sub_job=None).count() == 3
     assert StagedJob.objects.get(job_code="24001-01").status == StagedJobStatus.SYNCED
+
+
+def test_a_tree_carried_by_controlling_codes_or_by_the_codes_alone_is_the_same_tree(connection, export, pm):
+    """Many CMiC tenants give every phase the controlling code ALL and carry the tree in the codes."""
+    export.phase("24001", "03-400-10", "Planks", "03-400").phase("24001", "05", "Metals").phase("24001", "05-110", "Steel", "05")
+    export.line("24001", "03-400-10", "M", "2.00")
+    export.job("24002", "Same job, flat phases")
+    for code, name in (("03", "Concrete"), ("03-300", "Cast-in-Place"), ("03-400", "Precast"), ("03-400-10", "Planks"),
+                       ("05", "Metals"), ("05-110", "Steel")):
+        export.phase("24002", code, name, "ALL")
+    export.line("24002", "03-300", "L", "1.00").line("24002", "03-400-10", "M", "2.00")
+    export.write()
+    erp_refresh(connection=connection)
+    jobs = {j.job_code: j for j in StagedJob.objects.all()}
+    assert [p["items"] for p in jobs["24001"].problems] == [p["items"] for p in jobs["24002"].problems] == [["05-110"]]
+
+    for job_code in ("24001", "24002"):  # give the leaf its cost type in both, then add them
+        export.line(job_code, "05-110", "S", "3.00")
+    export.write()
+    erp_refresh(connection=connection)
+    trees = {}
+    for job_code in ("24001", "24002"):
+        project = erp_job_import(job=StagedJob.objects.get(job_code=job_code), template=None, user=pm)
+        trees[job_code] = sorted(CostCode.objects.filter(project=project).values_list("code", "parent__code"))
+    assert trees["24001"] == trees["24002"] == [
+        ("03", None), ("03-300", "03"), ("03-400", "03"), ("03-400-10", "03-400"), ("05", None), ("05-110", "05")]
