@@ -32,8 +32,20 @@ def test_erp_refresh_as_a_user_checks_their_permissions(connection, pm):
 
 def test_erp_jobs_json_lists_jobs_with_their_problems(refreshed, export):
     rows = json.loads(run("erp_jobs", "--json"))
-    assert [(r["job_code"], r["cost_codes"], r["problems"]) for r in rows] == [("24001", 3, [])]
+    assert [(r["job_code"], r["kind"], r["cost_codes"], r["problems"], r["sub_jobs"]) for r in rows] == [("24001", "job", 3, [], [])]
     assert json.loads(run("erp_jobs", "--status", "synced", "--json")) == []
+
+
+def test_erp_jobs_lists_sub_jobs_under_their_control_job_as_the_jobs_page_does(connection, export):
+    export.job("24001-01", "Site work", controlling="24001").phase("24001-01", "01", "General")
+    export.write()
+    run("erp_refresh")
+    (row,) = json.loads(run("erp_jobs", "--json"))
+    (sub,) = row["sub_jobs"]
+    assert (row["job_code"], sub["job_code"], sub["kind"], sub["control_job"]) == ("24001", "24001-01", "sub job", "24001")
+    assert row["problems"] == ["Sub job 24001-01: 1 cost code has no cost type: 01. Assign a category to each in the ERP, then refresh."]
+    text = run("erp_jobs")
+    assert "  sub job 24001-01" in text and text.endswith("1 job.\n")
 
 
 def test_erp_import_with_a_template_then_sync_job_costs(refreshed, company, pm):

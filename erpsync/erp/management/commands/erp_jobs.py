@@ -1,40 +1,48 @@
 from erpsync.erp.management.commands._common import ErpCommand
-from erpsync.erp.models import StagedJob
+from erpsync.erp.models import StagedJob, StagedJobStatus
+from erpsync.erp.selectors import staged_job_list
 
-STATUSES = {"ready": "ready", "synced": "synced", "archived": "archived"}
+
+def _row(job: StagedJob) -> dict:
+    return {
+        "job_code": job.job_code,
+        "name": job.name,
+        "kind": "sub job" if job.is_sub_job else "job",
+        "erp_company_code": job.erp_company_code,
+        "control_job": job.controlling_code or None,
+        "erp_status": job.erp_status,
+        "cost_codes": job.cost_code_count,
+        "status": job.status,
+        "project": job.project.project_number if job.project else None,
+        "problems": [p["message"] for p in job.problems],
+    }
 
 
 class Command(ErpCommand):
-    help = "List staged ERP jobs with whether they can be imported."
+    help = ("List the ERP jobs of one status, as the Jobs page does: each job with whether it can be added, "
+            "its sub jobs under it (they come with it).")
 
     def add_arguments(self, parser):
         self.add_company_argument(parser)
         self.add_json_argument(parser)
-        parser.add_argument("--status", choices=STATUSES, default="ready")
+        parser.add_argument("--status", choices=StagedJobStatus.values, default=StagedJobStatus.READY)
 
     def handle(self, *args, **options):
         company = self.company(options["company"])
-        jobs = StagedJob.objects.filter(company=company, status=STATUSES[options["status"]]).select_related("project").order_by("job_code")
-        rows = [
-            {
-                "job_code": j.job_code,
-                "name": j.name,
-                "erp_company_code": j.erp_company_code,
-                "controlling_job": j.controlling_code or None,
-                "erp_status": j.erp_status,
-                "cost_codes": j.cost_code_count,
-                "status": j.status,
-                "project": j.project.project_number if j.project else None,
-                "problems": [p["message"] for p in j.problems],
-            }
-            for j in jobs
-        ]
+        jobs = list(staged_job_list(company, status=options["status"]))
+        subs = {}
+        for sub in StagedJob.objects.filter(company=company, controlling_code__in=[j.job_code for j in jobs]).exclude(
+                controlling_code="").select_related("project").order_by("job_code"):
+            subs.setdefault((sub.connection_id, sub.erp_company_code, sub.controlling_code), []).append(_row(sub))
+        rows = [_row(j) | {"sub_jobs": subs.get((j.connection_id, j.erp_company_code, j.job_code), [])} for j in jobs]
         if options["json"]:
             self.print_json(rows)
             return
         for r in rows:
-            mark = "blocked" if r["problems"] else ("sub job" if r["controlling_job"] else "ok")
+            mark = "blocked" if r["problems"] else "ok"
             self.stdout.write(f"{r['job_code']:<12} {r['name'][:40]:<40} {r['cost_codes']:>5} codes  {mark}")
             for problem in r["problems"]:
                 self.stdout.write(f"{'':<12} - {problem}")
-        self.stdout.write(f"{len(rows)} job(s).")
+            for sub in r["sub_jobs"]:
+                self.stdout.write(f"  sub job {sub['job_code']:<12} {sub['name'][:30]:<30} {sub['cost_codes']:>5} codes")
+        self.stdout.write(f"{len(rows)} job{'s' if len(rows) != 1 else ''}.")
