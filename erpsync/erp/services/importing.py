@@ -107,7 +107,9 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
 
 
 def _create(job: StagedJob, template, user, transactions, sub_job_codes, procore_template_id=None):
-    Company.objects.select_for_update().get(pk=job.company_id)  # serialises imports per company
+    # Serialises imports per company. NO KEY: rows that merely point at the company (audit events a
+    # refresh writes while it holds its staged jobs) must not wait for us, or we would deadlock with it.
+    Company.objects.select_for_update(no_key=True).get(pk=job.company_id)
     job = StagedJob.objects.select_for_update(of=("self",)).select_related("connection", "company").get(pk=job.pk)
     if job.status == StagedJobStatus.SYNCED and job.project_id:
         return job.project, False

@@ -89,7 +89,7 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
         pull.check_phases()
         report(2, 4, "Saving")
         with transaction.atomic():
-            ErpConnection.objects.select_for_update().only("pk").get(pk=connection.pk)
+            ErpConnection.objects.select_for_update(no_key=True).only("pk").get(pk=connection.pk)  # one apply at a time
             _save_cost_types(connection)
             counts |= _save_jobs(connection, user)
             _save_documents(connection, full=since is None)

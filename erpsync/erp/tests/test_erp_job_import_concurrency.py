@@ -1,6 +1,7 @@
 """Imports racing each other, on real concurrent database connections."""
 
 from concurrent.futures import ThreadPoolExecutor
+import threading
 from threading import Barrier, BrokenBarrierError
 
 import pytest
@@ -68,3 +69,38 @@ def test_imports_racing_past_the_project_limit_never_exceed_it(connection, expor
     assert Project.objects.filter(company=company).count() == 3
     assert sum(isinstance(r, Project) for r in results) == 2
     assert all(isinstance(r, (Project, ProjectLimitReached)) for r in results), results
+
+
+def test_an_import_and_a_refresh_touching_the_same_job_both_finish(connection, export, pm, monkeypatch):
+    """The refresh holds the job's row while it audits; the import holds the company while it waits for the row."""
+    from django.db import connection as db
+
+    from erpsync.erp.services import refresh
+    from erpsync.testing import until
+
+    if db.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; row locks that could deadlock are PostgreSQL's")
+    erp_refresh(connection=connection)
+    job = StagedJob.objects.get(job_code="24001")
+    export.rows["jobs"][0]["name"] = "Harbor Office Tower"
+    export.write()
+    holding, go_on = threading.Event(), threading.Event()
+    audit = refresh.AuditEvent.objects.bulk_create
+
+    def audit_later(events, **kwargs):  # the refresh has updated the job's row and is about to audit it
+        holding.set()
+        assert go_on.wait(30)
+        return audit(events, **kwargs)
+
+    monkeypatch.setattr(refresh.AuditEvent.objects, "bulk_create", audit_later)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        refreshing = pool.submit(lambda: (erp_refresh(connection=connection), connections.close_all()))
+        assert holding.wait(30)
+        importing_ = pool.submit(lambda: (erp_job_import(job=job, template=None, user=pm), connections.close_all()))
+        until(lambda: db.cursor().execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).fetchone()[0] >= 1)  # the import waits for the job's row
+        go_on.set()
+        refreshing.result(timeout=60)
+        importing_.result(timeout=60)
+    assert Project.objects.get().name == "Harbor Office Tower"
