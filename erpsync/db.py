@@ -99,6 +99,7 @@ def scratch_tables(*tables: ScratchTable):
 
 
 def rows(sql: str, params=()) -> list[tuple]:
+    """The rows a statement gives (a SELECT, or a write with RETURNING)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

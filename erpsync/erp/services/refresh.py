@@ -13,7 +13,6 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 from itertools import batched
-from typing import NamedTuple
 
 from django.db import IntegrityError, connection as db_connection, transaction
 from django.utils import formats, timezone
@@ -35,9 +34,8 @@ from erpsync.erp.models import (
     SyncRunOutcome,
 )
 from erpsync.erp.pull import Pull
-from erpsync.erp.rules import problems_for, shape
 from erpsync.erp.services.runs import sync_run_enqueue, sync_run_recording, sync_runs_reap
-from erpsync.erp.services.validate import limits, project_numbers_taken
+from erpsync.erp.services.validate import staged_jobs_recheck
 from erpsync.errors import PermissionRefused, RefreshBusy
 
 logger = logging.getLogger(__name__)
@@ -91,10 +89,12 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
         with transaction.atomic():
             ErpConnection.objects.select_for_update(no_key=True).only("pk").get(pk=connection.pk)  # one apply at a time
             _save_cost_types(connection)
-            counts |= _save_jobs(connection, user)
-            _save_documents(connection, full=since is None)
+            new, fields_changed, pulled = _save_jobs(connection, user)
+            trees_changed = _save_documents(connection, full=since is None)
             report(3, 4, "Checking jobs")
-            _recheck(connection)
+            # A job has changed when anything a user sees of it has: its fields, its cost-code tree, its problems.
+            changed = (fields_changed | trees_changed | _recheck(connection)) - new
+            counts |= {"new": len(new), "changed": len(changed), "unchanged": len(pulled - new - changed)}
             if incremental:
                 ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
         run.counts = counts | {"incremental": since is not None}
@@ -118,8 +118,11 @@ def _save_cost_types(connection) -> None:
         SELECT %s, company, code, name FROM pull_cost_types""", [connection.pk])
 
 
-def _save_jobs(connection, user) -> dict[str, int]:
-    """Insert new jobs, update changed ones (audited), and leave the rest unwritten."""
+def _save_jobs(connection, user) -> tuple[set[int], set[int], set[int]]:
+    """Insert new jobs, update changed ones (audited), and leave the rest unwritten.
+
+    Returns the ids of the new jobs, of those whose fields changed, and of every pulled job.
+    """
     now = timezone.now()
     table = StagedJob._meta.db_table
     differs = " OR ".join(f"s.{column} IS DISTINCT FROM p.{pulled}" for column, pulled in JOB_COLUMNS.items())
@@ -139,26 +142,26 @@ def _save_jobs(connection, user) -> dict[str, int]:
     unstaged = f"NOT EXISTS (SELECT 1 FROM {table} s WHERE s.connection_id = %s AND {PULLED})"
     new = db.rows(f"SELECT p.company, p.job FROM pull_jobs p WHERE {unstaged} ORDER BY p.seq", [connection.pk])
     none = StagedJob._meta.get_field("problems").get_db_prep_save([], db_connection)
-    db.execute(f"""INSERT INTO {table} (company_id, connection_id, erp_company_code, job_code, {', '.join(JOB_COLUMNS)}, raw,
+    new_ids = db.rows(f"""INSERT INTO {table} (company_id, connection_id, erp_company_code, job_code, {', '.join(JOB_COLUMNS)}, raw,
             status, problems, cost_code_count, sub_job_count, first_pulled_at, pulled_at, publish_status, publish_step, publish_error)
         SELECT %s, %s, p.company, p.job, {', '.join(f'p.{c}' for c in JOB_COLUMNS.values())}, p.raw,
-            %s, %s, 0, 0, %s, %s, '', '', '' FROM pull_jobs p WHERE {unstaged}""",
+            %s, %s, 0, 0, %s, %s, '', '', '' FROM pull_jobs p WHERE {unstaged} RETURNING id""",
                [connection.company_id, connection.pk, StagedJobStatus.READY, none, now, now, connection.pk])
     if new:  # one event for the jobs a refresh brings in, naming them all
         events.append(AuditEvent(company=connection.company, actor=user, action="erp_jobs.pulled", object_type="erpconnection",
                                  object_id=str(connection.pk), object_repr=str(connection)[:255],
                                  after={"jobs": [f"{company_code}/{job_code}" for company_code, job_code in new]}))
     AuditEvent.objects.bulk_create(events, batch_size=500)
-    pulled = db.rows("SELECT COUNT(*) FROM pull_jobs")[0][0]
-    return {"new": len(new), "changed": len(changed), "unchanged": pulled - len(new) - len(changed)}
+    pulled = db.rows(f"SELECT s.id FROM {table} s JOIN pull_jobs p ON {PULLED} WHERE s.connection_id = %s", [connection.pk])
+    return {pk for (pk,) in new_ids}, {row[0] for row in changed}, {pk for (pk,) in pulled}
 
 
 def _jsonable(values: dict, fields: list[str]) -> dict:
     return {f: (values[f].isoformat() if hasattr(values[f], "isoformat") else values[f]) for f in fields}
 
 
-def _save_documents(connection, *, full: bool) -> None:
-    """Rebuild the structure document of every job with rows in the pull, writing only those that changed.
+def _save_documents(connection, *, full: bool) -> set[int]:
+    """Rebuild the structure document of every job with rows in the pull, writing only those that changed; their ids.
 
     A full pull is the whole truth about the jobs it lists: a listed job it has no rows for keeps none.
     """
@@ -170,75 +173,29 @@ def _save_documents(connection, *, full: bool) -> None:
         FROM (SELECT * FROM pull_codes ORDER BY company, job, code) c GROUP BY company, job"""
     lines = f"""SELECT company, job, {db.json_agg(line, 'phase, category')} AS doc
         FROM (SELECT * FROM pull_lines ORDER BY company, job, phase, category) l GROUP BY company, job"""
-    db.execute(f"""INSERT INTO {table} (job_id, cost_codes, budget_lines)
+    written = db.rows(f"""INSERT INTO {table} (job_id, cost_codes, budget_lines)
         SELECT s.id, COALESCE(c.doc, '[]'), COALESCE(l.doc, '[]') FROM {jobs} s
             LEFT JOIN ({codes}) c ON c.company = s.erp_company_code AND c.job = s.job_code
             LEFT JOIN ({lines}) l ON l.company = s.erp_company_code AND l.job = s.job_code
         WHERE s.connection_id = %s AND (c.doc IS NOT NULL OR l.doc IS NOT NULL)
         ON CONFLICT (job_id) DO UPDATE SET cost_codes = excluded.cost_codes, budget_lines = excluded.budget_lines
         WHERE {table}.cost_codes IS DISTINCT FROM excluded.cost_codes
-           OR {table}.budget_lines IS DISTINCT FROM excluded.budget_lines""", [connection.pk])
+           OR {table}.budget_lines IS DISTINCT FROM excluded.budget_lines RETURNING job_id""", [connection.pk])
     if full:
-        db.execute(f"""DELETE FROM {table} WHERE job_id IN (SELECT s.id FROM {jobs} s JOIN pull_jobs p ON {PULLED}
+        written += db.rows(f"""DELETE FROM {table} WHERE job_id IN (SELECT s.id FROM {jobs} s JOIN pull_jobs p ON {PULLED}
             WHERE s.connection_id = %s
               AND NOT EXISTS (SELECT 1 FROM pull_codes c WHERE c.company = p.company AND c.job = p.job)
-              AND NOT EXISTS (SELECT 1 FROM pull_lines l WHERE l.company = p.company AND l.job = p.job))""", [connection.pk])
+              AND NOT EXISTS (SELECT 1 FROM pull_lines l WHERE l.company = p.company AND l.job = p.job)) RETURNING job_id""",
+                           [connection.pk])
+    return {pk for (pk,) in written}
 
 
-class _Staged(NamedTuple):
-    pk: int
-    company: str
-    code: str
-    controlling: str
-    name: str
-    status: str
-    stored: tuple  # (problems, cost-code count, sub-job count) as stored
-
-
-def _recheck(connection) -> None:
-    """Store the problems and counts of every job the pull touched (and of its control job), where they changed."""
-    jobs = {row[0]: _Staged(*row[:6], tuple(row[6:])) for row in StagedJob.objects.filter(connection=connection).values_list(
-        "pk", "erp_company_code", "job_code", "controlling_code", "name", "status", "problems", "cost_code_count",
-        "sub_job_count").iterator(chunk_size=5000)}
-    by_key = {(j.company, j.code): j for j in jobs.values()}
-    sub_jobs = defaultdict(list)  # control job's key → its sub jobs that are not archived
-    for j in jobs.values():
-        if j.controlling and j.status != StagedJobStatus.ARCHIVED:
-            sub_jobs[(j.company, j.controlling)].append(j)
+def _recheck(connection) -> set[int]:
+    """Store the problems of every job the pull touched (and of its control job); the ids of jobs whose problems changed."""
     touched = {pk for (pk,) in db.rows(f"""SELECT s.id FROM {StagedJob._meta.db_table} s WHERE s.connection_id = %s AND (
         EXISTS (SELECT 1 FROM pull_jobs p WHERE {PULLED}) OR EXISTS (SELECT 1 FROM pull_codes p WHERE {PULLED})
         OR EXISTS (SELECT 1 FROM pull_lines p WHERE {PULLED}))""", [connection.pk])}
-    touched |= {by_key[(jobs[pk].company, jobs[pk].controlling)].pk for pk in touched
-                if (jobs[pk].company, jobs[pk].controlling) in by_key}
-    names = defaultdict(dict)  # ERP company → category code → name
-    for company_code, code, name in StagedCostType.objects.filter(connection=connection).values_list("erp_company_code", "code", "name"):
-        names[company_code][code] = name
-    taken = project_numbers_taken(connection, [(jobs[pk].company, jobs[pk].code) for pk in touched])
-    same = defaultdict(list)  # most jobs have no problems and few distinct counts: one UPDATE per kind, not per job
-    for chunk in batched(sorted(touched), BATCH):
-        subs = {pk: sub_jobs.get((jobs[pk].company, jobs[pk].code), []) if not jobs[pk].controlling else [] for pk in chunk}
-        documents = dict.fromkeys([*chunk, *(s.pk for group in subs.values() for s in group)], ([], []))
-        documents.update((pk, (codes, lines)) for pk, codes, lines in StagedJobStructure.objects.filter(
-            job_id__in=list(documents)).values_list("job_id", "cost_codes", "budget_lines"))
-
-        def shaped(job: _Staged):
-            return shape(job.code, job.name, *documents[job.pk], names[job.company], controlling_code=job.controlling)
-
-        for pk in chunk:
-            job = jobs[pk]
-            problems = problems_for(shaped(job), limits(), sub_jobs=[shaped(s) for s in subs[pk]],
-                                    number_taken=(job.company, job.code) in taken,
-                                    control_job_missing=bool(job.controlling) and (job.company, job.controlling) not in by_key)
-            stored = (problems, len(documents[pk][0]), len(subs[pk]))
-            if stored == job.stored:
-                continue
-            if problems:
-                StagedJob.objects.filter(pk=pk).update(problems=problems, cost_code_count=stored[1], sub_job_count=stored[2])
-            else:
-                same[stored[1:]].append(pk)
-    for (count, sub_count), pks in same.items():
-        for chunk in batched(pks, BATCH):
-            StagedJob.objects.filter(pk__in=chunk).update(problems=[], cost_code_count=count, sub_job_count=sub_count)
+    return staged_jobs_recheck(connection, touched)
 
 
 # --- queueing: one active refresh per connection ----------------------------------------------

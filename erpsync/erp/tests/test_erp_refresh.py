@@ -118,3 +118,14 @@ def test_a_decimal_comma_is_refused_not_read_as_thousands(connection, export):
     export.write()
     with pytest.raises(SourceFailed, match=r"^jcjobcategory.csv row 3, field JcatOrigBudgetAmt: '1,5' is not a number\.$"):
         erp_refresh(connection=connection)
+
+
+def test_a_job_counts_as_changed_when_its_tree_or_its_problems_change(connection, export):
+    erp_refresh(connection=connection)
+    export.phase("24001", "03-500", "Grout", "03")  # a new leaf without a cost type: the job is blocked now
+    export.write()
+    run = erp_refresh(connection=connection)
+    assert (run.counts["new"], run.counts["changed"], run.counts["unchanged"]) == (0, 1, 0)
+    assert StagedJob.objects.get().problems[0]["items"] == ["03-500"]
+    run = erp_refresh(connection=connection)
+    assert (run.counts["changed"], run.counts["unchanged"]) == (0, 1)
