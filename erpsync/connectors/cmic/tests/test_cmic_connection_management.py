@@ -96,3 +96,18 @@ def test_the_command_says_what_is_wrong(admin, company, fake):
                 "--set", "company_codes=DB01", "--set", "client_id=ACME", "--set", "user_id=APIUSER", "--secret", "password",
                 stdin="wrong\n")
         command("test", "Wrong password", "--user", "admin")
+
+
+def test_the_next_step_it_prints_runs_as_printed(admin, company, other_company, fake):
+    import shlex
+
+    from erpsync.companies.models import AccessLevel, Membership
+
+    Membership.objects.create(user=admin, company=other_company, erp_level=AccessLevel.ADMIN)  # the admin of two companies
+    said = command("add", "CMiC 'live' $HOME", "--user", "admin", "--company", "acme", "--set", f"base_url={fake.base_url}",
+                   "--set", "environment=cmictest", "--set", "company_codes=DB01", "--set", "client_id=ACME",
+                   "--set", "user_id=APIUSER", "--secret", "password", stdin=fake.password + "\n")
+    hint = said.split("Test it: ", 1)[1].strip()
+    program, subcommand, *args = shlex.split(hint)
+    assert (program, subcommand, args[-2:]) == ("manage.py", "erp_connection", ["--company", "acme"])
+    assert "ok   jcjob: Reachable" in command(*args)

@@ -2,6 +2,7 @@
 
 import getpass
 import json
+import shlex
 import sys
 
 from django.core.exceptions import ValidationError
@@ -70,8 +71,10 @@ class Command(ErpCommand):
                                              settings=form.settings(), secrets=secrets_from(form), connection=connection)
         except ValidationError as exc:
             raise CommandError(f"The connection was not saved: {' '.join(exc.messages)}") from None
-        self.stdout.write(f"Saved {connection.name} ({connection.get_kind_display()}). Test it: manage.py erp_connection test "
-                          f"{connection.name!r} --user {user.username}")
+        hint = ["manage.py", "erp_connection", "test", connection.name, "--user", user.username]
+        if user.memberships.count() > 1:
+            hint += ["--company", company.slug]
+        self.stdout.write(f"Saved {connection.name} ({connection.get_kind_display()}). Test it: {shlex.join(hint)}")
 
     def _ask(self, name: str) -> str:
         if sys.stdin.isatty():
