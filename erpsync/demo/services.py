@@ -55,7 +55,7 @@ def demo_company_create() -> Company:
     )
     ErpConnection.objects.get_or_create(
         company=company, name="CMiC (demo export)",
-        defaults={"kind": "cmic_files", "settings": {"folder": str(settings.DEMO_EXPORT_DIR)}},
+        defaults={"kind": "cmic_files", "settings": {"folder": str(settings.DEMO_EXPORT_DIR), "company_codes": ["DB01"]}},
     )
     # A project typed in by hand long ago, whose number a CMiC job now also uses.
     Project.objects.get_or_create(

@@ -11,17 +11,6 @@ from erpsync.connectors.cmic.source import PARALLEL_REQUESTS
 KEEP = "Stored; leave empty to keep it."
 
 
-class FilesConnectionForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    folder = forms.CharField(max_length=500, help_text="The folder holding jcjob, jcjobcostcodes, … as CSV or JSON.")
-    encoding = forms.CharField(max_length=40, required=False, help_text="Empty: UTF-8, UTF-16 with a byte-order mark, else Windows-1252.")
-
-    secret_fields: tuple = ()
-
-    def settings(self) -> dict:
-        return {"folder": self.cleaned_data["folder"], "encoding": self.cleaned_data["encoding"]}
-
-
 class JsonField(forms.CharField):
     def __init__(self, **kwargs):
         super().__init__(required=False, widget=forms.Textarea(attrs={"rows": 3}), **kwargs)
@@ -39,11 +28,41 @@ class JsonField(forms.CharField):
         return parsed
 
 
+class CompanyCodesField(forms.CharField):
+    """CMiC company codes, comma-separated: only these companies' rows are staged."""
+
+    def __init__(self, **kwargs):
+        super().__init__(label="CMiC company codes", help_text="Comma-separated, e.g. DB01, DB02; only these companies' rows "
+                         "are staged.", **kwargs)
+
+    def to_python(self, value):
+        codes = [c.strip() for c in super().to_python(value).split(",") if c.strip()]
+        if not codes:
+            raise forms.ValidationError("Name at least one CMiC company code.")
+        return codes
+
+
+ATTRIBUTES_HELP = 'Attribute names of your tenant where they differ, e.g. {"jobs": {"status": "JobStatus"}}'
+
+
+class FilesConnectionForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    folder = forms.CharField(max_length=500, help_text="The folder holding jcjob, jcjobcostcodes, … as CSV or JSON.")
+    company_codes = CompanyCodesField()
+    encoding = forms.CharField(max_length=40, required=False, help_text="Empty: UTF-8, UTF-16 with a byte-order mark, else Windows-1252.")
+    attributes = JsonField(help_text=ATTRIBUTES_HELP + "; an export's column headers are CMiC attribute names.")
+
+    secret_fields: tuple = ()
+
+    def settings(self) -> dict:
+        return {k: self.cleaned_data[k] for k in ("folder", "company_codes", "encoding", "attributes")}
+
+
 class CmicConnectionForm(forms.Form):
     name = forms.CharField(max_length=120)
     base_url = forms.URLField(label="Base URL", help_text="e.g. https://atlas-api.cmiccloud.com", assume_scheme="https")
     environment = forms.CharField(max_length=60, help_text="e.g. cmicprod or cmictest")
-    company_codes = forms.CharField(label="CMiC company codes", help_text="Comma-separated, e.g. DB01, DB02")
+    company_codes = CompanyCodesField()
     auth = forms.ChoiceField(label="Authentication", choices=[("basic", "API user and password"), ("oauth", "OAuth 2 client credentials")])
     client_id = forms.CharField(label="CMiC client id", max_length=60, required=False, help_text="Basic: the part before || in CLIENTID||USERID")
     user_id = forms.CharField(label="API user", max_length=60, required=False)
@@ -58,7 +77,7 @@ class CmicConnectionForm(forms.Form):
         min_value=1, max_value=8, initial=PARALLEL_REQUESTS,
         help_text="How many resources a refresh reads at once, each over a connection of its own; "
                   "lower it if your CMiC tenant limits concurrent requests.")
-    attributes = JsonField(help_text='Attribute names of your tenant where they differ, e.g. {"jobs": {"status": "JobStatus"}}')
+    attributes = JsonField(help_text=ATTRIBUTES_HELP)
     resources = JsonField(help_text='Container paths where they differ, e.g. {"jobs": {"path": "jc-rest-api/rest/2/jcjob"}}')
 
     secret_fields = ("password", "client_secret")
@@ -69,12 +88,6 @@ class CmicConnectionForm(forms.Form):
         for name in self.secret_fields:
             if self.stored_secrets.get(name):
                 self.fields[name].help_text = KEEP
-
-    def clean_company_codes(self):
-        codes = [c.strip() for c in self.cleaned_data["company_codes"].split(",") if c.strip()]
-        if not codes:
-            raise forms.ValidationError("Name at least one CMiC company code.")
-        return codes
 
     def clean(self):
         data = super().clean()

@@ -25,12 +25,19 @@ _BOMS = (
 )
 
 
+def _text(value) -> str:
+    return value.strip() if type(value) is str else str(value or "").strip()
+
+
 class CmicExportSource:
     kind = "cmic_files"
     supports_since = False
 
-    def __init__(self, *, folder: str, encoding: str = "", attributes: Mapping | None = None, **_ignored):
+    def __init__(self, *, folder: str, encoding: str = "", attributes: Mapping | None = None,
+                 company_codes: list[str] | None = None, **_ignored):
         self.folder = Path(folder)
+        # A folder may hold several companies' rows: only these are read (None, for folders set up before: all).
+        self.company_codes = set(company_codes) if company_codes else None
         self.encoding = encoding  # empty: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252
         self.mapper = CmicMapper(attributes)
 
@@ -73,14 +80,10 @@ class CmicExportSource:
         path = self._path(entity)
         if path is None:
             return
-        if job_codes is None:
-            for where, item in self._items(entity, path):
-                yield make(item, where)
-            return
-        job_attribute = self.mapper.attrs[entity]["job_code"]
+        wanted = [(self.mapper.attrs[entity][field], values) for field, values in (("company_code", self.company_codes),
+                                                                                     ("job_code", job_codes)) if values is not None]
         for where, item in self._items(entity, path):
-            value = item.get(job_attribute)
-            if (value.strip() if type(value) is str else str(value or "").strip()) in job_codes:
+            if all(_text(item.get(attribute)) in values for attribute, values in wanted):
                 yield make(item, where)
 
     def _path(self, entity: str) -> Path | None:

@@ -111,3 +111,22 @@ def test_the_next_step_it_prints_runs_as_printed(admin, company, other_company, 
     program, subcommand, *args = shlex.split(hint)
     assert (program, subcommand, args[-2:]) == ("manage.py", "erp_connection", ["--company", "acme"])
     assert "ok   jcjob: Reachable" in command(*args)
+
+
+def test_an_export_folder_keeps_its_company_codes_and_attribute_mapping(signed_in, admin, company, export):
+    from erpsync.erp.services import erp_refresh
+
+    export.standard_job().write()
+    jobs = export.folder / "jcjob.csv"
+    jobs.write_text(jobs.read_text().replace("JobName", "JobTitle", 1))
+    client = signed_in(admin)
+    response = client.post(reverse("erp:connection_new") + "?kind=cmic_files", {
+        "name": "Exports", "folder": str(export.folder), "company_codes": "AC01, AC02", "encoding": "",
+        "attributes": '{"jobs": {"name": "JobTitle"}}'})
+    assert response.status_code == 302
+    connection = ErpConnection.objects.get(name="Exports")
+    assert (connection.settings["company_codes"], connection.settings["attributes"]) == (["AC01", "AC02"], {"jobs": {"name": "JobTitle"}})
+    erp_refresh(connection=connection)
+    assert StagedJob.objects.get(connection=connection).name == "Harbor Office Building"
+    page = client.get(reverse("erp:connection_edit", args=[connection.pk])).content.decode()
+    assert "AC01, AC02" in page and "JobTitle" in page

@@ -162,3 +162,23 @@ def test_check_reports_each_resource_in_plain_words(export):
     assert results["jcjob"].ok and results["jcjob"].message == "jcjob.csv: 1 rows."
     assert not results["jcjobcostcodes"].ok
     assert "missing the column(s) GjjpCompCode" in results["jcjobcostcodes"].message
+
+
+def test_only_the_configured_companies_rows_are_read(export):
+    export.standard_job()
+    export.company_code = "ZZ99"
+    export.category("L", "Labour").job("99001", "Another company's job").phase("99001", "01", "General")
+    export.line("99001", "01", "L", "not a number")  # another company's trouble is not ours
+    export.write()
+    source = CmicExportSource(folder=str(export.folder), company_codes=["AC01"])
+    assert {j.company_code for j in source.jobs()} == {"AC01"}
+    assert len(list(source.budget_lines())) == 3 and {t.company_code for t in source.cost_types()} == {"AC01"}
+    assert {j.company_code for j in CmicExportSource(folder=str(export.folder)).jobs()} == {"AC01", "ZZ99"}
+
+
+def test_a_tenants_own_column_names_are_read_through_the_mapping(export):
+    export.standard_job().write()
+    jobs = export.folder / "jcjob.csv"
+    jobs.write_text(jobs.read_text().replace("JobName", "JobTitle", 1))
+    (job,) = CmicExportSource(folder=str(export.folder), attributes={"jobs": {"name": "JobTitle"}}).jobs()
+    assert job.name == "Harbor Office Building"
