@@ -150,7 +150,8 @@ class CheckResult:
 
 @runtime_checkable
 class Source(Protocol):
-    """An ERP to read. `since` asks for records changed since then, where supported."""
+    """An ERP to read. `since` asks for records changed since then, where supported: one time, or a time per
+    ERP company code (a company without one is read in full)."""
 
     kind: str
 

@@ -71,15 +71,20 @@ class CmicRestSource:
 
     # --- paging --------------------------------------------------------------------------
 
-    def _filters(self, entity: str, *, since: datetime | None = None, job_codes: set[str] | None = None) -> list[list[str]]:
-        """The q conditions of each query that together read what is asked: per company, and per job if asked."""
+    def _filters(self, entity: str, *, since: datetime | Mapping[str, datetime] | None = None,
+                 job_codes: set[str] | None = None) -> list[list[str]]:
+        """The q conditions of each query that together read what is asked: per company, and per job if asked.
+
+        `since` is one time for every company, or a time per company code (a company without one is read in full).
+        """
         attrs = self.mapper.attrs[entity]
         filters = []
         for company_code in self.company_codes:
             base = [f"{attrs['company_code']}={quote_value(company_code)}"]
-            if since is not None and RESOURCES[entity].audit_attribute:
+            changed_since = since.get(company_code) if isinstance(since, Mapping) else since
+            if changed_since is not None and RESOURCES[entity].audit_attribute:
                 audit = attrs.get("updated_at") or RESOURCES[entity].audit_attribute
-                base.append(f"{audit}>{quote_value(since.isoformat(timespec='seconds'))}")
+                base.append(f"{audit}>{quote_value(changed_since.isoformat(timespec='seconds'))}")
             filters += [base + [f"{attrs['job_code']}={quote_value(code)}"] for code in sorted(job_codes)] if job_codes else [base]
         return filters
 

@@ -41,7 +41,7 @@ from erpsync.errors import PermissionRefused, RefreshBusy
 logger = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=15)  # re-read a little of the last window, in case clocks disagree
-WATERMARK = "refresh"
+WATERMARK = "refresh"  # "refresh:<ERP company code>": up to when that company's rows have been read
 ACTIVE = [SyncRunOutcome.QUEUED, SyncRunOutcome.RUNNING]
 BATCH = 1000
 # StagedJob column → pull_jobs column, for what a user sees of a job
@@ -74,8 +74,10 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
     ):
         source = connection.source()
         incremental = getattr(source, "supports_since", False)
-        mark = ErpWatermark.objects.filter(connection=connection, resource=WATERMARK).first() if incremental and not full else None
-        since = mark.value - OVERLAP if mark else None
+        # Per ERP company: one newly added to the connection is read in full, the others only for what changed.
+        companies = {f"{WATERMARK}:{code}": code for code in source.company_codes} if incremental else {}
+        marks = ErpWatermark.objects.filter(connection=connection, resource__in=companies) if not full else []
+        since = {companies[mark.resource]: mark.value - OVERLAP for mark in marks} or None
         started = timezone.now()
         pull.load(source, since=since, readers=getattr(source, "parallel_requests", 2), report=report)
         counts = {"jobs": pull.jobs.table.loaded, "cost_codes": pull.codes.table.loaded,
@@ -96,7 +98,8 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
             changed = (fields_changed | trees_changed | _recheck(connection)) - new
             counts |= {"new": len(new), "changed": len(changed), "unchanged": len(pulled - new - changed)}
             if incremental:
-                ErpWatermark.objects.update_or_create(connection=connection, resource=WATERMARK, defaults={"value": started})
+                for resource in companies:
+                    ErpWatermark.objects.update_or_create(connection=connection, resource=resource, defaults={"value": started})
         run.counts = counts | {"incremental": since is not None}
     return run
 

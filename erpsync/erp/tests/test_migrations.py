@@ -58,3 +58,17 @@ def test_only_the_newest_of_several_active_refreshes_of_a_connection_stays_activ
     new = migrate(("erp", "0005_one_active_refresh"))
     outcomes = dict(new.get_model("erp", "SyncRun").objects.values_list("pk", "outcome"))
     assert outcomes == {stuck.pk: "failed", newest.pk: "queued", other_kind.pk: "running"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connections_refresh_watermark_becomes_one_per_erp_company():
+    old = migrate(("erp", "0006_run_leases"))
+    company = old.get_model("companies", "Company").objects.create(name="Acme", slug="acme")
+    erp_connection = old.get_model("erp", "ErpConnection").objects.create(
+        company=company, name="CMiC", kind="cmic", settings={"company_codes": ["DB01", "DB02"]})
+    when = timezone.now()
+    old.get_model("erp", "ErpWatermark").objects.create(connection=erp_connection, resource="refresh", value=when)
+
+    new = migrate(("erp", "0007_watermarks_per_company"))
+    marks = dict(new.get_model("erp", "ErpWatermark").objects.values_list("resource", "value"))
+    assert marks == {"refresh:DB01": when, "refresh:DB02": when}

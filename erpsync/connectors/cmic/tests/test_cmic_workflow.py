@@ -142,3 +142,22 @@ def test_the_nightly_full_refresh_leaves_export_folders_alone(connection, django
     with django_capture_on_commit_callbacks(execute=False) as queued:
         erp_full_refresh_all.call()
     assert not queued and not SyncRun.objects.exists()
+
+
+def test_a_company_added_to_the_connection_is_read_in_full_the_others_only_for_what_changed(cmic, fake):
+    erp_refresh(connection=cmic)
+    code = fake.items["jcjob"][0]["JobCode"]
+    with fake.lock:  # the ERP's second company: rows last changed long ago
+        for resource, company, job in (("jcjob", "JobCompCode", "JobCode"), ("jcjobcostcodes", "GjjpCompCode", "GjjpJobCode"),
+                                       ("jcjobcategory", "JcatCompCode", "JcatJobCode")):
+            fake.items[resource] += [{**r, company: "DB02"} for r in fake.items[resource] if r[job] == code]
+        fake.items["jcmastercategories"] += [{**r, "CatCompCode": "DB02"} for r in fake.items["jcmastercategories"]]
+        fake._selections.clear()
+    cmic.settings["company_codes"] = ["DB01", "DB02"]
+    cmic.save()
+    fake.reset_counts()
+    run = erp_refresh(connection=cmic)
+    assert run.counts["incremental"] is True and (run.counts["jobs"], run.counts["new"]) == (1, 1)
+    assert fake.rows_served["jcjob"] == 1  # DB02's one job; nothing of DB01 changed
+    copied = StagedJob.objects.get(erp_company_code="DB02", job_code=code)
+    assert copied.problems == [] and copied.cost_code_count == StagedJob.objects.get(erp_company_code="DB01", job_code=code).cost_code_count
