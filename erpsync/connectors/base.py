@@ -146,6 +146,7 @@ class CheckResult:
     subject: str
     ok: bool
     message: str
+    warning: bool = False  # works, with something lost that the message names
 
 
 @runtime_checkable

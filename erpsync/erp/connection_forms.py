@@ -6,6 +6,7 @@ from django import forms
 
 from erpsync.connectors import registry
 from erpsync.connectors.cmic.client import MAX_PAGE
+from erpsync.connectors.cmic.mapping import mapping_problems
 from erpsync.connectors.cmic.source import PARALLEL_REQUESTS
 
 KEEP = "Stored; leave empty to keep it."
@@ -42,7 +43,17 @@ class CompanyCodesField(forms.CharField):
         return codes
 
 
-ATTRIBUTES_HELP = 'Attribute names of your tenant where they differ, e.g. {"jobs": {"status": "JobStatus"}}'
+ATTRIBUTES_HELP = ('Attribute names of your tenant where they differ, e.g. {"jobs": {"status": "JobStatus"}}; '
+                   'null for an optional attribute your tenant lacks, e.g. {"budget_lines": {"committed_cost": null}}')
+
+
+class AttributesField(JsonField):
+    def to_python(self, value):
+        mapping = super().to_python(value)
+        problems = mapping_problems(mapping)
+        if problems:
+            raise forms.ValidationError(" ".join(problems))
+        return mapping
 
 
 class FilesConnectionForm(forms.Form):
@@ -50,7 +61,7 @@ class FilesConnectionForm(forms.Form):
     folder = forms.CharField(max_length=500, help_text="The folder holding jcjob, jcjobcostcodes, … as CSV or JSON.")
     company_codes = CompanyCodesField()
     encoding = forms.CharField(max_length=40, required=False, help_text="Empty: UTF-8, UTF-16 with a byte-order mark, else Windows-1252.")
-    attributes = JsonField(help_text=ATTRIBUTES_HELP + "; an export's column headers are CMiC attribute names.")
+    attributes = AttributesField(help_text=ATTRIBUTES_HELP + ". An export's column headers are CMiC attribute names.")
 
     secret_fields: tuple = ()
 
@@ -77,7 +88,7 @@ class CmicConnectionForm(forms.Form):
         min_value=1, max_value=8, initial=PARALLEL_REQUESTS,
         help_text="How many resources a refresh reads at once, each over a connection of its own; "
                   "lower it if your CMiC tenant limits concurrent requests.")
-    attributes = JsonField(help_text=ATTRIBUTES_HELP)
+    attributes = AttributesField(help_text=ATTRIBUTES_HELP)
     resources = JsonField(help_text='Container paths where they differ, e.g. {"jobs": {"path": "jc-rest-api/rest/2/jcjob"}}')
 
     secret_fields = ("password", "client_secret")

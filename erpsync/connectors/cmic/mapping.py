@@ -7,7 +7,7 @@ settings ("attributes": {"jobs": {"name": "JobTitle"}}) without a code change.
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -31,6 +31,9 @@ class Resource:
     attributes: Mapping[str, str]  # record field → CMiC attribute
     required: tuple[str, ...]  # record fields that must be present in every item
     audit_attribute: str = ""  # the update date used for incremental pulls [guess]
+    # Attributes erpsync can do without (record field → what is lost without it). A connection maps
+    # one to null when its tenant lacks it; every other attribute a tenant must have.
+    optional: Mapping[str, str] = field(default_factory=dict)
 
 
 RESOURCES: dict[str, Resource] = {
@@ -53,6 +56,7 @@ RESOURCES: dict[str, Resource] = {
         },
         required=("company_code", "job_code"),  # a nameless job is staged, and blocked with a reason
         audit_attribute="JobIuUpdateDate",
+        optional={"updated_at": "no audit date: every refresh reads every job"},
     ),
     "cost_codes": Resource(
         name="jcjobcostcodes",
@@ -67,6 +71,7 @@ RESOURCES: dict[str, Resource] = {
         },
         required=("company_code", "job_code", "code", "name"),
         audit_attribute="GjjpIuUpdateDate",
+        optional={"updated_at": "no audit date: every refresh reads every phase"},
     ),
     "budget_lines": Resource(
         name="jcjobcategory",
@@ -85,6 +90,9 @@ RESOURCES: dict[str, Resource] = {
         },
         required=("company_code", "job_code", "phase_code", "category_code"),
         audit_attribute="JcatIuUpdateDate",
+        optional={"updated_at": "no audit date: every refresh and job-cost sync reads every job category",
+                  "approved_changes": "approved budget changes stay 0", "budget_units": "budget units stay 0",
+                  "committed_cost": "committed costs stay 0", "percent_complete": "percent complete stays 0"},
     ),
     "cost_types": Resource(
         name="jcmastercategories",
@@ -96,6 +104,7 @@ RESOURCES: dict[str, Resource] = {
             "parent_code": "CatCtrlCode",  # [guess]
         },
         required=("company_code", "code", "name"),
+        optional={"parent_code": "cost types have no control category"},
     ),
     "cost_transactions": Resource(
         name="jcdetailposted",
@@ -114,14 +123,39 @@ RESOURCES: dict[str, Resource] = {
         },
         required=("company_code", "job_code", "phase_code", "category_code", "number", "posted_on", "amount"),
         audit_attribute="JcdtIuUpdateDate",
+        optional={"updated_at": "no audit date: every job-cost sync reads every posted cost", "units": "posted units stay 0",
+                  "source": "posted costs have no source code", "reference": "posted costs have no reference"},
     ),
 }
 
 
-def attributes_for(entity: str, overrides: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, str]:
-    attrs = dict(RESOURCES[entity].attributes)
+def attributes_for(entity: str, overrides: Mapping[str, Mapping[str, str | None]] | None = None) -> dict[str, str | None]:
+    """Record field → the tenant's attribute name; None for an optional attribute the tenant does not have."""
+    resource = RESOURCES[entity]
+    attrs = dict(resource.attributes)
+    if resource.audit_attribute:
+        attrs.setdefault("updated_at", resource.audit_attribute)
     attrs.update((overrides or {}).get(entity, {}))
     return attrs
+
+
+def mapping_problems(overrides: Mapping) -> list[str]:
+    """What is wrong with a connection's attribute mapping, in words (an empty list: nothing)."""
+    problems = []
+    for entity, fields in overrides.items():
+        if entity not in RESOURCES:
+            problems.append(f"{entity!r} is not a resource; use {', '.join(RESOURCES)}.")
+            continue
+        known = attributes_for(entity)
+        for name, attribute in fields.items():
+            if name not in known:
+                problems.append(f"{entity}: {name!r} is not one of its fields ({', '.join(known)}).")
+            elif attribute is None and name not in RESOURCES[entity].optional:
+                problems.append(f"{entity}: {name} is required and cannot be null; only "
+                                f"{', '.join(RESOURCES[entity].optional) or 'none'} may be.")
+            elif attribute is not None and (not isinstance(attribute, str) or not attribute.strip()):
+                problems.append(f"{entity}: {name} must be an attribute name or null.")
+    return problems
 
 
 def _text(value) -> str:

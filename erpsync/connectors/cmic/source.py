@@ -45,11 +45,19 @@ class CmicRestSource:
             except ConnectorError as exc:
                 results.append(CheckResult(name, False, exc.message))
                 continue
-            wanted = [a for f, a in self.mapper.attrs[entity].items()]
-            missing = sorted(a for a in wanted if known and a not in known)
-            if missing:
-                results.append(CheckResult(name, False, f"Reachable, but {name} has no attribute(s) {', '.join(missing)}; "
+            optional = resource.optional
+            absent = {f: a for f, a in self.mapper.attrs[entity].items() if a and known and a not in known}
+            required = sorted(a for f, a in absent.items() if f not in optional)
+            lost = sorted(f"{a} ({optional[f]})" for f, a in absent.items() if f in optional)
+            if required:
+                results.append(CheckResult(name, False, f"Reachable, but {name} has no attribute(s) {', '.join(required)}; "
                                            "set the tenant's names in the connection's attribute mapping."))
+            elif lost:
+                results.append(CheckResult(name, True, f"Reachable, without the optional attribute(s) {'; '.join(lost)}. "
+                                           "Map each to null in the attribute mapping to stop asking for it.", warning=True))
+            elif not known:
+                results.append(CheckResult(name, True, f"Reachable; {name}'s description lists no attributes, so they "
+                                           "could not be checked.", warning=True))
             else:
                 results.append(CheckResult(name, True, "Reachable; every configured attribute exists."))
         return results
@@ -82,8 +90,8 @@ class CmicRestSource:
         for company_code in self.company_codes:
             base = [f"{attrs['company_code']}={quote_value(company_code)}"]
             changed_since = since.get(company_code) if isinstance(since, Mapping) else since
-            if changed_since is not None and RESOURCES[entity].audit_attribute:
-                audit = attrs.get("updated_at") or RESOURCES[entity].audit_attribute
+            audit = attrs.get("updated_at")  # None: the tenant has no audit date here, so everything is read
+            if changed_since is not None and audit:
                 base.append(f"{audit}>{quote_value(changed_since.isoformat(timespec='seconds'))}")
             filters += [base + [f"{attrs['job_code']}={quote_value(code)}"] for code in sorted(job_codes)] if job_codes else [base]
         return filters

@@ -43,7 +43,7 @@ def erp_connection_test(*, connection: ErpConnection, user) -> ErpConnection:
     _check(connection.company, user)
     try:
         results = connection.source().check()
-        report = [{"subject": r.subject, "ok": r.ok, "message": r.message} for r in results]
+        report = [{"subject": r.subject, "ok": r.ok, "warning": r.warning, "message": r.message} for r in results]
     except ConnectorError as exc:
         report = [{"subject": "connection", "ok": False, "message": exc.message}]
     connection.last_test_at = timezone.now()

@@ -130,3 +130,19 @@ def test_an_export_folder_keeps_its_company_codes_and_attribute_mapping(signed_i
     assert StagedJob.objects.get(connection=connection).name == "Harbor Office Building"
     page = client.get(reverse("erp:connection_edit", args=[connection.pk])).content.decode()
     assert "AC01, AC02" in page and "JobTitle" in page
+
+
+def test_only_optional_attributes_may_be_mapped_to_null(admin, company, fake):
+    with pytest.raises(CommandError, match=r"attributes: budget_lines: phase_code is required and cannot be null; only "
+                                           r"updated_at, approved_changes, budget_units, committed_cost, percent_complete may be\."):
+        command("add", "Nulls", "--user", "admin", "--set", f"base_url={fake.base_url}", "--set", "environment=cmictest",
+                "--set", "company_codes=DB01", "--set", "client_id=ACME", "--set", "user_id=APIUSER",
+                "--set", 'attributes={"budget_lines": {"phase_code": null}}', "--secret", "password", stdin=fake.password + "\n")
+    for row in fake.items["jcjobcategory"]:
+        del row["JcatCommittedAmt"]
+    said = command("add", "Lean tenant", "--user", "admin", "--set", f"base_url={fake.base_url}", "--set", "environment=cmictest",
+                   "--set", "company_codes=DB01", "--set", "client_id=ACME", "--set", "user_id=APIUSER", "--secret", "password",
+                   stdin=fake.password + "\n")
+    assert "Saved Lean tenant" in said
+    report = command("test", "Lean tenant", "--user", "admin")  # exits 0: nothing required is missing
+    assert "warn jcjobcategory: Reachable, without the optional attribute(s) JcatCommittedAmt (committed costs stay 0)" in report

@@ -1,3 +1,6 @@
+from datetime import datetime, timezone
+from decimal import Decimal
+
 import pytest
 
 from erpsync.connectors.base import ConnectorError
@@ -107,3 +110,25 @@ def test_test_connection_names_attributes_the_tenant_lacks(rest_source, fake):
     assert not results["jcjob"].ok and "jcjob has no attribute(s) JobTitle" in results["jcjob"].message
     assert results["jcjobcostcodes"].ok
     assert "lacks API security for jcdetailposted" in results["jcdetailposted"].message
+
+
+def test_a_tenant_without_optional_attributes_passes_the_test_and_is_told_what_is_lost(rest_source, fake):
+    for row in fake.items["jcjobcategory"]:
+        del row["JcatCommittedAmt"], row["JcatIuUpdateDate"]
+    results = {r.subject: r for r in rest_source().check()}
+    lines = results["jcjobcategory"]
+    assert lines.ok and lines.warning
+    assert lines.message == ("Reachable, without the optional attribute(s) JcatCommittedAmt (committed costs stay 0); "
+                             "JcatIuUpdateDate (no audit date: every refresh and job-cost sync reads every job category). "
+                             "Map each to null in the attribute mapping to stop asking for it.")
+    assert all(r.ok for r in results.values())
+    mapped = {r.subject: r for r in rest_source(attributes={"budget_lines": {"committed_cost": None, "updated_at": None}}).check()}
+    assert not mapped["jcjobcategory"].warning and mapped["jcjobcategory"].message == "Reachable; every configured attribute exists."
+
+
+def test_an_attribute_mapped_to_null_is_not_asked_for_and_reads_as_absent(rest_source, fake):
+    source = rest_source(attributes={"budget_lines": {"committed_cost": None, "updated_at": None}})
+    since = datetime(2099, 1, 1, tzinfo=timezone.utc)
+    lines = list(source.budget_lines(since=since))  # no audit date to filter by: everything
+    assert len(lines) == len(fake.items["jcjobcategory"]) and {line.committed_cost for line in lines} == {Decimal(0)}
+    assert list(source.cost_codes(since=since)) == []  # phases still have theirs

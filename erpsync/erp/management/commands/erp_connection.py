@@ -43,7 +43,8 @@ class Command(ErpCommand):
             connection = self.connection(company, name)
             connection = erp_connection_test(connection=connection, user=user)
             for line in connection.last_test_report:
-                self.stdout.write(f"{'ok  ' if line['ok'] else 'FAIL'} {line['subject']}: {line['message']}")
+                mark = "FAIL" if not line["ok"] else "warn" if line.get("warning") else "ok  "
+                self.stdout.write(f"{mark} {line['subject']}: {line['message']}")
             if not connection.last_test_ok:
                 raise CommandError("The connection test found problems.")
             return
