@@ -165,7 +165,10 @@ class BudgetLine(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="budget_lines")
     cost_code = models.ForeignKey(CostCode, on_delete=models.CASCADE, related_name="budget_lines")
     cost_type = models.ForeignKey(CostType, on_delete=models.PROTECT, related_name="budget_lines")
-    procore_id = models.BigIntegerField(null=True, blank=True)  # the cost-type assignment in Procore
+    # The cost type is assigned to the cost code in Procore (Procore keys an assignment by the pair;
+    # it may or may not give it an id of its own, kept in procore_id when it does).
+    assigned_in_procore = models.BooleanField(default=False, db_default=False)  # bulk inserts leave it to the database
+    procore_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cost_code", "cost_type"], name="budget_line_unique")]

@@ -61,8 +61,14 @@ class ProcoreClient:
         if response.status_code != 200:
             raise ProcoreError(f"Procore refused the client id and secret (HTTP {response.status_code}); check the "
                                "service account's credentials and environment.")
-        body = response.json()
-        self._token = (body["access_token"], time.monotonic() + max(0, int(body.get("expires_in", 5400)) - TOKEN_MARGIN))
+        body = answer_of(response, "the token request")
+        if not isinstance(body.get("access_token"), str):
+            raise ProcoreError(f"Procore answered the token request without an access token: {response.text[:200]!r}.")
+        try:
+            expires_in = int(body.get("expires_in", 5400))
+        except (TypeError, ValueError):
+            expires_in = 5400
+        self._token = (body["access_token"], time.monotonic() + max(0, expires_in - TOKEN_MARGIN))
         return self._token[0]
 
     # --- requests ------------------------------------------------------------------------
@@ -111,7 +117,10 @@ class ProcoreClient:
         """v1 paging: follow the Link header's next until it is gone."""
         response = self.request("GET", path, params={**params, "per_page": 100, "page": 1})
         while True:
-            yield response.json()
+            page = answer_of(response, f"GET {path}")
+            if not isinstance(page, list):
+                raise ProcoreError(f"Procore answered GET {path} without a list: {response.text[:200]!r}.")
+            yield [item for item in page if isinstance(item, dict)]
             found = _NEXT.search(response.headers.get("Link", ""))
             if not found:
                 return
@@ -126,22 +135,41 @@ class ProcoreClient:
         for page in self.pages("/rest/v1.1/projects", {"company_id": self.company_id, "filters[origin_id]": origin_id}):
             for project in page:
                 if project.get("origin_id") == origin_id:
+                    if not isinstance(project.get("id"), int):
+                        raise ProcoreError(f"Procore listed the project {origin_id} without its id.")
                     return project
         return None
 
     def project_create(self, project: dict) -> dict:
-        return self.request("POST", "/rest/v1.0/projects", json={"company_id": self.company_id, "project": project},
-                            what=f"creating project {project.get('project_number')}").json()
+        what = f"creating project {project.get('project_number')}"
+        response = self.request("POST", "/rest/v1.0/projects", json={"company_id": self.company_id, "project": project}, what=what)
+        created = answer_of(response, what)
+        if not isinstance(created, dict) or not isinstance(created.get("id"), int):
+            raise ProcoreError(f"Procore answered {what} without the project's id: {response.text[:200]!r}.")
+        return created
 
     def sync(self, path: str, updates: list[dict], *, params: dict | None = None, body: dict | None = None) -> tuple[list, list]:
         """A sync action in batches of at most 1,000; returns (entities, errors) of all batches."""
         entities, errors = [], []
+        what = path.rsplit("/", 2)[-2].replace("_", " ") + " sync"
         for start in range(0, len(updates), SYNC_BATCH):
-            answer = self.request("PATCH", path, params=params, json={**(body or {}), "updates": updates[start:start + SYNC_BATCH]},
-                                  what=path.rsplit("/", 2)[-2].replace("_", " ") + " sync").json()
-            entities += answer.get("entities", [])
-            errors += answer.get("errors", [])
+            response = self.request("PATCH", path, params=params, json={**(body or {}), "updates": updates[start:start + SYNC_BATCH]},
+                                    what=what)
+            answer = answer_of(response, f"the {what}")
+            if not isinstance(answer, dict) or not isinstance(answer.get("entities", []), list) \
+                    or not isinstance(answer.get("errors", []), list):
+                raise ProcoreError(f"Procore answered the {what} without lists of entities and errors: {response.text[:200]!r}.")
+            entities += [e for e in answer.get("entities", []) if isinstance(e, dict)]
+            errors += [e for e in answer.get("errors", []) if isinstance(e, dict)]
         return entities, errors
+
+
+def answer_of(response: httpx.Response, what: str):
+    """A response's JSON, or a plain error quoting what Procore sent instead."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ProcoreError(f"Procore answered {what} with something that is not JSON: {response.text[:200]!r}.") from None
 
 
 def _errors_text(errors) -> str:

@@ -68,6 +68,7 @@ class Faults:
     storm: list = field(default_factory=lambda: [0, 1])  # [429 answers to give, Retry-After seconds]
     expire_tokens_after: int = 0  # requests after which every issued token stops working (0: never)
     latency: float = 0.0  # seconds added to every request (benchmarks)
+    raw_answer: dict = field(default_factory=dict)  # operation → a body to send once instead of the real answer (HTTP 200)
 
 
 def load_schemas() -> dict | None:
@@ -170,6 +171,9 @@ class FakeProcore(LocalHttpServer):
                     if operation and fake.faults.fail_next[operation] > 0:
                         fake.faults.fail_next[operation] -= 1
                         return self._send(503, {"errors": "Service Unavailable"}, {"Retry-After": "1"})
+                    garbage = fake.faults.raw_answer.pop(operation, None)
+                if garbage is not None:
+                    return self._send_raw(200, garbage)
                 if operation is None:
                     return self._send(404, {"errors": "Not found"})
                 body = json.loads(raw) if raw else None
@@ -189,7 +193,9 @@ class FakeProcore(LocalHttpServer):
                 return self._send(200, {"access_token": token, "token_type": "bearer", "expires_in": 5400, "created_at": int(time.time())})
 
             def _send(self, status, body, headers=None):
-                data = json.dumps(body).encode()
+                return self._send_raw(status, json.dumps(body).encode(), headers)
+
+            def _send_raw(self, status, data: bytes, headers=None):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -309,7 +315,8 @@ class FakeProcore(LocalHttpServer):
                 errors.append({**item, "errors": {"base": ["cost code or cost type does not exist"]}})
                 continue
             key = (item["cost_code_id"], item["line_item_type_id"])
-            entity = assignments.setdefault(key, {"id": next(self.ids), "cost_code_id": key[0], "line_item_type_id": key[1]})
+            # Procore's documentation shows no id of an assignment's own: the pair is its key.
+            entity = assignments.setdefault(key, {"cost_code_id": key[0], "line_item_type_id": key[1]})
             entities.append(dict(entity))
         return 200, {"entities": entities, "errors": errors}, {}
 

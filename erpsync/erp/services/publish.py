@@ -62,6 +62,7 @@ def procore_publish(*, job: StagedJob, client=None, run: SyncRun | None = None) 
         raise ApplicationError(f"Job {job.job_code} has not been added as a project yet.")
     client = client or connection.client()
     StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHING, publish_error="")
+    step = STEPS[0]
     try:
         with sync_run_recording(company=job.company, kind=SyncRunKind.PUBLISH, connection=job.connection, project=project,
                                 run=run) as (run, report):
@@ -72,9 +73,28 @@ def procore_publish(*, job: StagedJob, client=None, run: SyncRun | None = None) 
                 counts[step.replace(" ", "_")] = work(client, job, project)
             run.counts = counts | {"requests": client.requests_made}
     except ApplicationError as exc:
-        StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.FAILED, publish_error=exc.message)
-        raise
+        # Say what is true: Procore may have much of the job already, and Retry sends only the rest.
+        message = f"{what_procore_has(project)}; the {step} failed: {exc.message} Retry sends only what is left."
+        StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.FAILED, publish_error=message)
+        failed = SyncRun.objects.filter(project=project, kind=SyncRunKind.PUBLISH, outcome=SyncRunOutcome.FAILED).order_by("-pk")
+        SyncRun.objects.filter(pk__in=failed.values("pk")[:1]).update(error=message)
+        raise ApplicationError(message) from exc
     StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHED, publish_step="", published_at=timezone.now())
+
+
+def what_procore_has(project) -> str:
+    """What of a project has reached Procore, in words ("Procore has the project and 8 cost codes")."""
+    project.refresh_from_db(fields=["procore_id"])
+    if not project.procore_id:
+        return "Procore has nothing of this job yet"
+    counted = [
+        (SubJob.objects.filter(project=project, procore_id__isnull=False).count(), "sub job"),
+        (CostCode.objects.filter(project=project, procore_id__isnull=False).count(), "cost code"),
+        (BudgetLine.objects.filter(project=project, assigned_in_procore=True).count(), "cost-type assignment"),
+        (JobCost.objects.filter(budget_line__project=project, pushed_at__isnull=False).count(), "job cost"),
+    ]
+    parts = ["the project", *(f"{n:,} {what}{'s' if n != 1 else ''}" for n, what in counted if n)]
+    return "Procore has " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
 
 
 def _finish_unpublished(job: StagedJob, run: SyncRun, reason: str) -> None:
@@ -113,7 +133,7 @@ def _sub_jobs(client, job, project) -> int:
     ], params={"project_id": project.procore_id}, body={"project_id": project.procore_id})
     for e in entities:
         if e.get("origin_id") in origin:
-            origin[e["origin_id"]].procore_id = e["id"]
+            origin[e["origin_id"]].procore_id = e.get("id")
     SubJob.objects.bulk_update(pending, ["procore_id"])
     _raise_item_errors(errors, lambda item: f"sub job {item.get('code')}")
     return len(entities)
@@ -136,7 +156,7 @@ def _cost_types(client, job, project) -> int:
         {"origin_id": prefix + t.code, "name": t.name, "csv_import_code": t.code, "base_type": BASE_TYPES.get(t.base_type, "other")}
         for t in pending
     ], body={"company_id": client.company_id})
-    by_origin = {e.get("origin_id"): e["id"] for e in entities}
+    by_origin = {e.get("origin_id"): e.get("id") for e in entities}
     for t in pending:
         if prefix + t.code in by_origin:
             t.procore_id = by_origin[prefix + t.code]
@@ -165,35 +185,39 @@ def _cost_codes(client, job, project) -> int:
             ], params=params)
             for e in entities:
                 if e.get("origin_id") in origin:
-                    origin[e["origin_id"]].procore_id = e["id"]
+                    origin[e["origin_id"]].procore_id = e.get("id")
             CostCode.objects.bulk_update(level, ["procore_id"], batch_size=1000)
             sent += len(entities)
             _raise_item_errors(errors, lambda item: f"cost code {origin[item['origin_id']].code if item.get('origin_id') in origin else item.get('code')}"
                                + (f" of sub job {sub_job.code}" if sub_job else ""))
+            unanswered = sorted(c.code for c in level if not c.procore_id)
+            if unanswered:  # neither made with an id nor refused: sending them again would never end
+                raise PublishItemErrors(f"Procore's answer to the cost codes sync has no id for cost code(s) {', '.join(unanswered[:10])}.")
     return sent
 
 
 def _assignments(client, job, project) -> int:
-    lines = list(BudgetLine.objects.filter(project=project, procore_id__isnull=True).select_related("cost_code", "cost_type"))
+    lines = list(BudgetLine.objects.filter(project=project, assigned_in_procore=False).select_related("cost_code", "cost_type"))
     if not lines:
         return 0
     entities, errors = client.sync("/rest/v1.0/cost_code_line_item_types/sync", [
         {"cost_code_id": l.cost_code.procore_id, "line_item_type_id": l.cost_type.procore_id, "synced": True} for l in lines
     ], params={"project_id": project.procore_id})
-    by_pair = {(e["cost_code_id"], e["line_item_type_id"]): e["id"] for e in entities}
+    # Procore answers with the assignments it made, keyed by the pair; an id of their own is kept where it comes.
+    made = {(e.get("cost_code_id"), e.get("line_item_type_id")): e.get("id") for e in entities if isinstance(e, dict)}
     for l in lines:
-        l.procore_id = by_pair.get((l.cost_code.procore_id, l.cost_type.procore_id))
-    BudgetLine.objects.bulk_update(lines, ["procore_id"], batch_size=1000)
+        pair = (l.cost_code.procore_id, l.cost_type.procore_id)
+        if pair in made:
+            l.assigned_in_procore, l.procore_id = True, made[pair]
+    BudgetLine.objects.bulk_update(lines, ["assigned_in_procore", "procore_id"], batch_size=1000)
     _raise_item_errors(errors, lambda item: f"cost code id {item.get('cost_code_id')} × cost type id {item.get('line_item_type_id')}")
     return len(entities)
 
 
-def _job_costs(client, job, project, *, changed_only: bool = False) -> int:
-    costs = JobCost.objects.filter(budget_line__project=project, budget_line__procore_id__isnull=False).select_related(
-        "budget_line__cost_code", "budget_line__cost_type")
-    if changed_only:
-        costs = costs.filter(Q(pushed_at__isnull=True) | Q(pushed_at__lt=F("as_of")))
-    costs = list(costs)
+def _job_costs(client, job, project) -> int:
+    """The job costs that have not reached Procore as they are now: never pushed, or changed since."""
+    costs = list(JobCost.objects.filter(budget_line__project=project, budget_line__assigned_in_procore=True).filter(
+        Q(pushed_at__isnull=True) | Q(pushed_at__lt=F("as_of"))).select_related("budget_line__cost_code", "budget_line__cost_type"))
     if not costs:
         return 0
     started = timezone.now()
@@ -216,6 +240,6 @@ def procore_push_job_costs(*, job: StagedJob) -> int:
     if connection is None or job.publish_status != PublishStatus.PUBLISHED or not job.project or not job.project.procore_id:
         return 0
     try:
-        return _job_costs(connection.client(), job, job.project, changed_only=True)
+        return _job_costs(connection.client(), job, job.project)
     except ConnectorError as exc:
         raise ApplicationError(exc.message) from exc

@@ -87,7 +87,10 @@ def sync_run_recording(*, company, kind, connection=None, user=None, project=Non
         raise SourceFailed(exc.message) from exc
     except Exception as exc:
         logger.exception("sync run %s failed", run.pk)
-        message = f"An unexpected error stopped the {run.get_kind_display().lower()} ({type(exc).__name__}); nothing was changed. The details are in the server log."
+        # Only a publish changes another system as it goes; every other run changes ours all at once, or not at all.
+        changed = "" if run.kind == SyncRunKind.PUBLISH else "; nothing was changed"
+        message = (f"An unexpected error stopped the {run.get_kind_display().lower()} ({type(exc).__name__}){changed}. "
+                   "The details are in the server log.")
         _finish(run, SyncRunOutcome.FAILED, message)
         raise ApplicationError(message) from exc
     else:

@@ -108,6 +108,27 @@ def test_a_publish_that_fails_at_any_step_resumes_without_duplicates(imported, p
     assert in_procore(procore, job.project) == expected(job.project)
 
 
+def test_a_failure_says_what_procore_has_now_and_what_retry_will_do(imported, procore):
+    job, project = imported
+    procore.faults.fail_next["cost_code_line_item_types"] = 99
+    with pytest.raises(ApplicationError):
+        publish(job)
+    job.refresh_from_db()
+    codes = CostCode.objects.filter(project=project).count()
+    assert job.publish_error.startswith(f"Procore has the project, 1 sub job and {codes} cost codes; the cost type assignments "
+                                        "failed: Procore kept answering HTTP 503")
+    assert job.publish_error.endswith("Retry sends only what is left.") and "nothing was changed" not in job.publish_error
+    assert SyncRun.objects.get(kind="publish", outcome="failed").error == job.publish_error  # Sync History says the same
+
+
+def test_retrying_a_job_that_is_fully_published_sends_nothing(imported, procore):
+    job, _ = imported
+    publish(job)
+    procore.requests.clear()
+    job = publish(job)
+    assert job.publish_status == PublishStatus.PUBLISHED and sum(procore.requests.values()) == 0
+
+
 def test_a_publish_killed_after_procore_made_the_project_finds_it_again(imported, procore):
     job, project = imported
     publish(job)
@@ -230,3 +251,14 @@ def test_sub_jobs_are_published_with_their_own_cost_codes(imported, procore):
     sub_job = procore.sub_jobs[project.procore_id]["cmic_files:AC01:24001-01"]
     footings = procore.cost_codes[project.procore_id]["cmic_files:AC01:24001:24001-01:code:03-300"]
     assert (footings["sub_job_id"], footings["code"]) == (sub_job["id"], "300")
+
+
+@pytest.mark.parametrize("answer", [b"<html>Bad gateway</html>", b'["not", "an", "object"]', b'{"entities": "none"}'])
+def test_an_unexpected_answer_is_a_plain_error_naming_the_step_and_quoting_procore(imported, procore, answer):
+    job, _ = imported
+    procore.faults.raw_answer["RestV10CostCodesSyncPatch"] = answer
+    with pytest.raises(ApplicationError) as refused:
+        publish(job)
+    message = refused.value.message
+    assert "the cost codes failed: Procore answered the cost codes sync" in message and answer.decode()[:12] in message
+    assert "Error" not in message and "unexpected" not in message
