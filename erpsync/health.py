@@ -40,7 +40,13 @@ def healthz(request):
 
     now = timezone.now()
     try:
+        connection.ensure_connection()
+    except DatabaseError:
+        return JsonResponse({"status": "failing", "database": False}, status=503)
+    try:
         migrated = _migrations_applied()
+        if not migrated:  # the tables below may not be there yet
+            return JsonResponse({"status": "failing", "database": True, "migrations_applied": False}, status=503)
         oldest = DBTaskResult.objects.ready().order_by("enqueued_at").first()
         succeeded = Q(sync_runs__outcome=SyncRunOutcome.SUCCEEDED)
         connections = ErpConnection.objects.order_by("pk").annotate(

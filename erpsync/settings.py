@@ -190,6 +190,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("ERPSYNC_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = os.environ.get("ERPSYNC_HSTS_PRELOAD", "0") == "1"
 # Joining the browsers' HSTS preload list binds every subdomain for months: the site owner opts in.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if not DEBUG and not SECURE_SSL_REDIRECT:  # ERPSYNC_SSL_REDIRECT=0: the proxy in front redirects plain HTTP
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
 
 # Demo and default connector data.
 DEMO_EXPORT_DIR = BASE_DIR / "erpsync" / "demo" / "export"

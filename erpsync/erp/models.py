@@ -235,6 +235,8 @@ class SyncRun(models.Model):
     # than settings.RUN_LEASE_SECONDS has lost its process and is interrupted (see services/runs.py).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)  # the background task doing it, if any
+    worker = models.CharField(max_length=200, blank=True)  # "host:pid" of the process doing it
+    job = models.ForeignKey("StagedJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")  # an import's or publish's
 
     class Meta:
         indexes = [models.Index(fields=["company", "-created_at"]), models.Index(fields=["outcome", "heartbeat_at"])]

@@ -137,6 +137,7 @@ class Pull:
     def load(self, source, *, since, readers: int, report) -> None:
         """Read every resource (changed since `since`, where the Source can tell) into the tables."""
         tables = {r.entity: r.table for r in self.resources}
+        report(0, 4, "Reading")
         for entity, rows in read_concurrently(source, [r.entity for r in self.resources], since=since, readers=readers):
             tables[entity].load(rows)
             report(0, 4, "Reading: " + ", ".join(f"{r.table.loaded:,} {r.label}" for r in self.resources))

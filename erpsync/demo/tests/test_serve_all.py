@@ -66,3 +66,11 @@ def test_when_a_child_dies_it_says_which_and_stops_the_others(serving):
     assert "The task worker stopped (exit status -9); the others were stopped too." in parent.stderr.read()
     assert not any(alive(pid) for pid in children)
     assert not accepts(port)
+
+
+def test_killed_itself_it_takes_its_children_with_it(serving):
+    parent, children, port = serving
+    parent.kill()  # SIGKILL: no chance to stop anything itself
+    parent.wait()
+    until(lambda: not any(alive(pid) for pid in children), seconds=15)
+    until(lambda: not accepts(port), seconds=15)

@@ -73,7 +73,8 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
         raise ImportBlocked(f"Job {job.job_code} is a sub job of {job.controlling_code}; add {job.controlling_code} and its sub jobs come with it.")
 
     with (
-        sync_run_recording(company=company, kind=SyncRunKind.IMPORT, connection=job.connection, user=user, progress=progress) as (run, report),
+        sync_run_recording(company=company, kind=SyncRunKind.IMPORT, connection=job.connection, user=user, progress=progress,
+                           job=job) as (run, report),
         gc_paused(),
     ):
         # Read the posted detail before the transaction: a slow ERP must not hold locks.

@@ -46,7 +46,8 @@ def procore_publish_enqueue(*, job: StagedJob) -> SyncRun:
     if active is not None:
         return active
     StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.PUBLISHING, publish_error="", publish_step="")
-    run = SyncRun.objects.create(company=job.company, connection=job.connection, project_id=project_id, kind=SyncRunKind.PUBLISH)
+    run = SyncRun.objects.create(company=job.company, connection=job.connection, project_id=project_id, job=job,
+                                 kind=SyncRunKind.PUBLISH)
     sync_run_enqueue(run, procore_publish_task, job.pk, run.pk)
     return run
 
@@ -65,7 +66,7 @@ def procore_publish(*, job: StagedJob, client=None, run: SyncRun | None = None) 
     step = STEPS[0]
     try:
         with sync_run_recording(company=job.company, kind=SyncRunKind.PUBLISH, connection=job.connection, project=project,
-                                run=run) as (run, report):
+                                run=run, job=job) as (run, report):
             counts = {}
             for number, (step, work) in enumerate(zip(STEPS, (_project, _sub_jobs, _cost_types, _cost_codes, _assignments, _job_costs))):
                 StagedJob.objects.filter(pk=job.pk).update(publish_step=step)

@@ -6,6 +6,8 @@ interrupted by the reaper (`sync_runs_reap`), which says in plain words what tha
 """
 
 import logging
+import os
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -22,6 +24,28 @@ from erpsync.erp.models import PublishStatus, StagedJob, SyncRun, SyncRunKind, S
 from erpsync.errors import ApplicationError, SourceFailed
 
 logger = logging.getLogger(__name__)
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive_here(worker: str) -> bool:
+    """Whether `worker` ("host:pid") is a process of this machine that is still there.
+
+    A lease cannot always be renewed in time (on SQLite, another connection's long write
+    transaction holds it back); a process of this very machine is asked directly instead.
+    """
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, but another user's
+        return True
+    return True
+
 
 # The id of the background task doing the work in this context (set by erp/tasks.py), stored on the run it starts.
 current_task_id: ContextVar[str] = ContextVar("current_task_id", default="")
@@ -56,25 +80,28 @@ def sync_run_enqueue(run: SyncRun, task, *args, **kwargs) -> None:
     transaction.on_commit(enqueue)
 
 
-def sync_run_queue(*, company, kind, connection=None, user=None, project=None) -> SyncRun:
+def sync_run_queue(*, company, kind, connection=None, user=None, project=None, job=None) -> SyncRun:
     return SyncRun.objects.create(
-        company=company, connection=connection, kind=kind, started_by=user if getattr(user, "pk", None) else None, project=project
+        company=company, connection=connection, kind=kind, started_by=user if getattr(user, "pk", None) else None, project=project,
+        job=job,
     )
 
 
 @contextmanager
-def sync_run_recording(*, company, kind, connection=None, user=None, project=None, run: SyncRun | None = None, progress=None):
+def sync_run_recording(*, company, kind, connection=None, user=None, project=None, run: SyncRun | None = None, progress=None,
+                       job=None):
     """Yields (run, progress); records success, or failure with a plain reason, and re-raises.
 
     Connector errors and unexpected errors are turned into SourceFailed / ApplicationError so
     callers and users see a sentence, never a traceback; the traceback goes to the log.
     """
     if run is None:
-        run = sync_run_queue(company=company, kind=kind, connection=connection, user=user, project=project)
+        run = sync_run_queue(company=company, kind=kind, connection=connection, user=user, project=project, job=job)
     run.outcome = SyncRunOutcome.RUNNING
     run.started_at = run.heartbeat_at = timezone.now()
     run.task_id = current_task_id.get() or run.task_id
-    run.save(update_fields=["outcome", "started_at", "heartbeat_at", "task_id"])
+    run.worker = this_process()
+    run.save(update_fields=["outcome", "started_at", "heartbeat_at", "task_id", "worker"])
     reporter = RunProgress(run, progress)
     lease = Lease(run)
     try:
@@ -180,12 +207,14 @@ def sync_runs_reap(*, now=None, **scope) -> list[SyncRun]:
     )
     reaped = []
     for run in candidates.select_related("project"):
+        if run.outcome == SyncRunOutcome.RUNNING and _alive_here(run.worker):
+            continue
         job = (StagedJob.objects.filter(project_id=run.project_id, controlling_code="").first()
                if run.kind == SyncRunKind.PUBLISH and run.project_id else None)
         reason = _interrupted_reason(run)
         with transaction.atomic():
-            if not SyncRun.objects.filter(pk=run.pk, outcome=run.outcome).update(
-                    outcome=SyncRunOutcome.INTERRUPTED, error=reason, finished_at=now):
+            if not SyncRun.objects.filter(pk=run.pk, outcome=run.outcome).update(  # it ended when last seen alive
+                    outcome=SyncRunOutcome.INTERRUPTED, error=reason, finished_at=run.heartbeat_at or now):
                 continue  # it finished, or another reaper was quicker
             if job is not None and job.publish_status == PublishStatus.PUBLISHING:
                 StagedJob.objects.filter(pk=job.pk).update(publish_status=PublishStatus.INTERRUPTED, publish_error=reason)

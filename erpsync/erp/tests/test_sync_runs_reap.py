@@ -103,3 +103,30 @@ def test_erp_runs_lists_runs_with_their_status_step_lease_and_reason(connection,
     out = StringIO()
     call_command("erp_runs", "--status", "interrupted", stdout=out)
     assert out.getvalue().splitlines()[-1] == "1 run." and "Start the refresh again." in out.getvalue()
+
+
+def test_a_run_whose_process_is_still_there_is_not_taken_for_dead(connection, accountant):
+    """On SQLite another connection's long write can hold back a lease; a process of this machine is asked directly."""
+    import subprocess
+    import sys
+
+    from erpsync.erp.services.runs import this_process
+
+    alive = running(erp_refresh_enqueue(connection=connection, user=accountant), label="Saving", beat_ago=LAPSED)
+    SyncRun.objects.filter(pk=alive.pk).update(worker=this_process())
+    assert sync_runs_reap() == []
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    SyncRun.objects.filter(pk=alive.pk).update(worker=f"{this_process().rpartition(':')[0]}:{gone}")
+    (reaped,) = sync_runs_reap()
+    assert reaped.pk == alive.pk
+
+
+def test_an_import_run_names_its_job(refreshed, pm):
+    from erpsync.erp.services import erp_job_import
+
+    job = StagedJob.objects.get(job_code="24001")
+    erp_job_import(job=job, template=None, user=pm)
+    out = StringIO()
+    call_command("erp_runs", "--json", stdout=out)
+    (row,) = [r for r in json.loads(out.getvalue()) if r["kind"] == "import"]
+    assert (row["job"], row["status"], row["lease_age_seconds"]) == ("24001", "succeeded", None)

@@ -33,3 +33,9 @@ def test_it_fails_when_tasks_wait_longer_than_a_worker_would_let_them(client, co
     assert response.json()["status"] == "failing" and response.json()["oldest_queued_task_age_seconds"] >= 660
     settings.HEALTH_QUEUE_SECONDS = 3600
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_database_not_yet_migrated_is_told_apart_from_one_that_is_down(client, db, monkeypatch):
+    monkeypatch.setattr("erpsync.health._migrations_applied", lambda: False)
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json() == {"status": "failing", "database": True, "migrations_applied": False}

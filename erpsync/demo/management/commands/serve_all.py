@@ -1,5 +1,7 @@
 """Run the web server, the task worker and the scheduler together, as one unit a supervisor can manage."""
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
@@ -39,7 +41,7 @@ class Command(BaseCommand):
             for name, command in (("task worker", ["db_worker", "--interval", "1", "--no-reload"]),
                                   ("scheduler", ["crontask"]),
                                   ("web server", ["runserver", addr, "--noreload", "--skip-checks"])):
-                processes.append(subprocess.Popen([python, "manage.py", *command]))
+                processes.append(subprocess.Popen([python, "manage.py", *command], preexec_fn=_die_with_parent))
                 children[processes[-1].pid] = (name, None)
             self.stdout.write(self.style.SUCCESS(f"\nerpsync is running at http://{addr}/"))
             self.stdout.write("Sign in as one of the demo users:")
@@ -60,6 +62,15 @@ class Command(BaseCommand):
         if died:
             name, code = died
             raise CommandError(f"The {name} stopped (exit status {code}); the others were stopped too.", returncode=1)
+
+
+def _die_with_parent() -> None:
+    """In a child, before it starts: on Linux, SIGTERM it when serve_all dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere a supervisor's process group does this
 
 
 def _stop_all(pids: list[int]) -> None:
