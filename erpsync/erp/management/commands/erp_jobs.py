@@ -39,9 +39,11 @@ class Command(ErpCommand):
             self.print_json(rows)
             return
         for r in rows:
-            mark = "blocked" if r["problems"] else "ok"
+            # What blocks adding a job matters while it waits to be added; an added one shows its project.
+            waiting = r["status"] == StagedJobStatus.READY
+            mark = ("blocked" if r["problems"] else "ok") if waiting else f"project {r['project']}" if r["project"] else r["status"]
             self.stdout.write(f"{r['job_code']:<12} {r['name'][:40]:<40} {r['cost_codes']:>5} codes  {mark}")
-            for problem in r["problems"]:
+            for problem in r["problems"] if waiting else ():
                 self.stdout.write(f"{'':<12} - {problem}")
             for sub in r["sub_jobs"]:
                 self.stdout.write(f"  sub job {sub['job_code']:<12} {sub['name'][:30]:<30} {sub['cost_codes']:>5} codes")
