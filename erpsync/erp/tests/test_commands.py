@@ -84,3 +84,11 @@ def test_a_user_of_several_companies_names_the_company(refreshed, pm, other_comp
     assert "Archived" in run("erp_archive", "24001", "--user", "pm", "--company", "acme")
     with pytest.raises(CommandError, match="There is no company 'nope' that pm belongs to."):
         run("erp_archive", "24001", "--user", "pm", "--company", "nope")
+
+
+def test_erp_jobs_shows_an_added_job_with_its_project_not_what_would_block_adding_it(refreshed, export, pm):
+    run("erp_import", "24001", "--user", "pm", "--no-template")
+    export.phase("24001", "03-500", "Grout", "03").write()  # a new leaf without a cost type, after the job was added
+    run("erp_refresh")
+    text = run("erp_jobs", "--status", "synced")
+    assert "project 24001" in text and "blocked" not in text and "no cost type" not in text
