@@ -129,9 +129,6 @@ class Pull:
     def __exit__(self, *exc):
         return self._tables.__exit__(*exc)
 
-    def counts(self) -> dict[str, int]:
-        return {r.entity: r.table.loaded for r in self.resources}
-
     # --- reading ---------------------------------------------------------------------------
 
     def load(self, source, *, since, readers: int, report) -> None:

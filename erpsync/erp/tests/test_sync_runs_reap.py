@@ -5,7 +5,6 @@ import uuid
 from datetime import timedelta
 from io import StringIO
 
-import pytest
 from django.core.management import call_command
 from django.tasks import TaskResultStatus
 from django.urls import reverse
@@ -15,7 +14,6 @@ from django_tasks_db.models import DBTaskResult
 from erpsync.erp.models import PublishStatus, StagedJob, StagedJobStatus, SyncRun
 from erpsync.erp.services import erp_refresh_enqueue
 from erpsync.erp.services.runs import sync_runs_reap
-from erpsync.erp.tasks import erp_refresh_task
 from erpsync.projects.models import Project
 
 LAPSED = timedelta(seconds=121)  # just past the default lease of 120 s
