@@ -1,5 +1,6 @@
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from erpsync.companies.context import SESSION_KEY
@@ -8,8 +9,12 @@ from erpsync.companies.models import Membership
 
 @require_POST
 def company_switch(request):
-    membership = Membership.objects.filter(user=request.user, company_id=request.POST.get("company")).first()
+    company = request.POST.get("company", "")
+    a_key = company.isdigit() and int(company) < 2**63  # what a database key can be
+    membership = Membership.objects.filter(user=request.user, company_id=int(company)).first() if a_key else None
     if membership is None:
         raise Http404("No such company")
     request.session[SESSION_KEY] = membership.company_id
-    return redirect(request.POST.get("next") if str(request.POST.get("next", "")).startswith("/") else "/")
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return redirect(target if safe else "/")

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from erpsync.companies.models import Membership
 from erpsync.companies.permissions import can_import_erp_job, can_manage_templates
 from erpsync.errors import ApplicationError
+from erpsync.search import search_query
 from erpsync.projects.models import CostCode, Project, ProjectTemplate
 from erpsync.projects.reports import job_cost_report
 from erpsync.projects.services import TEMPLATE_REQUIREMENT, project_template_delete, project_template_save, project_template_snapshot
@@ -23,7 +24,9 @@ def _company(request):
 
 def project_list(request):
     company = _company(request)
-    query = request.GET.get("q", "").strip()[:60]
+    query, refused = search_query(request)
+    if refused:
+        messages.error(request, refused)
     projects = Project.objects.filter(company=company).select_related("template").order_by("project_number")
     if query:
         projects = projects.filter(Q(project_number__icontains=query) | Q(name__icontains=query))

@@ -109,7 +109,7 @@ def connection_edit(request, pk=None):
 
 class ProcoreForm(forms.Form):
     environment = forms.ChoiceField(choices=ProcoreEnvironment.choices)
-    procore_company_id = forms.IntegerField(label="Procore company id", min_value=1)
+    procore_company_id = forms.IntegerField(label="Procore company id", min_value=1, max_value=2**63 - 1)
     client_id = forms.CharField(label="Client id", max_length=200)
     client_secret = forms.CharField(label="Client secret", widget=forms.PasswordInput(render_value=False), required=False)
     base_url = forms.URLField(label="API URL (custom only)", required=False, assume_scheme="https")

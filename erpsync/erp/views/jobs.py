@@ -14,6 +14,7 @@ from erpsync.erp.services import erp_job_archive, erp_job_import, erp_job_unarch
 from erpsync.erp.services.publish import procore_publish_enqueue
 from erpsync.erp.views.common import can_view, erp_page, require
 from erpsync.errors import ApplicationError
+from erpsync.search import search_query
 from erpsync.projects.models import ProjectTemplate
 
 PAGE_SIZE = 50
@@ -45,7 +46,9 @@ def job_list(request):
     company = request.membership.company
     status_key = request.GET.get("status", "ready")
     status = STATUS_PARAM.get(status_key, StagedJobStatus.READY)
-    query = request.GET.get("q", "").strip()[:60]
+    query, refused = search_query(request)
+    if refused:
+        messages.error(request, refused)
     sort = request.GET.get("sort", "id")
     sort = sort if sort.lstrip("-") in JOB_SORTS else "id"
     jobs = staged_job_list(company, status=status, query=query, sort=sort.lstrip("-"), descending=sort.startswith("-"))

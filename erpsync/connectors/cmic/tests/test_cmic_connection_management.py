@@ -146,3 +146,11 @@ def test_only_optional_attributes_may_be_mapped_to_null(admin, company, fake):
     assert "Saved Lean tenant" in said
     report = command("test", "Lean tenant", "--user", "admin")  # exits 0: nothing required is missing
     assert "warn jcjobcategory: Reachable, without the optional attribute(s) JcatCommittedAmt (committed costs stay 0)" in report
+
+
+@pytest.mark.parametrize("secret", ["password", "client_secret"])
+def test_a_secret_is_never_taken_from_the_command_line(admin, company, fake, secret):
+    with pytest.raises(CommandError, match=rf"^A {secret} is never given on the command line.*use --secret {secret}"):
+        command("add", "Leaky", "--user", "admin", "--set", f"base_url={fake.base_url}", "--set", "environment=cmictest",
+                "--set", "company_codes=DB01", "--set", "client_id=ACME", "--set", "user_id=APIUSER", "--set", f"{secret}=hunter2")
+    assert not ErpConnection.objects.filter(name="Leaky").exists()

@@ -57,6 +57,9 @@ class Command(ErpCommand):
             key, sep, value = pair.partition("=")
             if not sep:
                 raise CommandError(f"--set takes KEY=VALUE, not {pair!r}.")
+            if key.strip() in registry.SECRET_SETTINGS.get(kind, ()):
+                raise CommandError(f"A {key.strip()} is never given on the command line, where the shell's history and the process "
+                                   f"list keep it; use --secret {key.strip()} and type it at the prompt, or pipe it on standard input.")
             data[key.strip()] = value
         for key in ("attributes", "resources"):
             if isinstance(data.get(key), dict):

@@ -1,0 +1,15 @@
+"""The search box of the list pages: what a user typed, or a plain word on why it cannot be searched."""
+
+import unicodedata
+
+LONGEST = 60
+
+
+def search_query(request) -> tuple[str, str]:
+    """(the text to search for, "" or why the text typed was not searched for)."""
+    typed = request.GET.get("q", "").strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in typed):
+        return "", "A search cannot contain control characters; showing everything instead."
+    if len(typed) > LONGEST:
+        return "", f"A search can be at most {LONGEST} characters; showing everything instead."
+    return typed, ""
