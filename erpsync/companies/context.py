@@ -1,5 +1,6 @@
 """The company a request works in: chosen by the user, remembered in the session."""
 
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
 
 from erpsync.companies.models import Membership
@@ -20,14 +21,18 @@ def _membership(request) -> Membership | None:
 
 
 class CurrentCompanyMiddleware:
-    """Sets request.membership (lazily): the user's membership in the current company, or None."""
+    """Sets request.membership (lazily): the user's membership in the current company, or None;
+    and keeps pages of signed-in users out of caches."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         request.membership = SimpleLazyObject(lambda: _membership(request))
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.user.is_authenticated:  # a company's data stays out of shared and browser caches
+            add_never_cache_headers(response)
+        return response
 
 
 def company_context(request) -> dict:

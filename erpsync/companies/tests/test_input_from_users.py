@@ -39,3 +39,8 @@ def test_a_procore_company_id_out_of_range_is_a_form_error(signed_in, admin):
     response = signed_in(admin).post(reverse("erp:procore_edit"), {
         "environment": "production", "procore_company_id": str(10**20), "client_id": "x", "client_secret": "y"})
     assert response.status_code == 200 and "Ensure this value is less than or equal to" in response.content.decode()
+
+
+def test_pages_of_a_signed_in_user_are_never_cached(signed_in, admin):
+    for page in (reverse("erp:jobs"), reverse("projects:list")):
+        assert "no-store" in signed_in(admin).get(page)["Cache-Control"]
