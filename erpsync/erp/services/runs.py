@@ -200,17 +200,16 @@ def sync_runs_reap(*, now=None, **scope) -> list[SyncRun]:
 
     now = now or timezone.now()
     lapsed = now - timedelta(seconds=settings.RUN_LEASE_SECONDS)
-    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY).values_list("id", flat=True)
     candidates = SyncRun.objects.filter(**scope).filter(
-        Q(outcome=SyncRunOutcome.RUNNING, heartbeat_at__lt=lapsed)
-        | Q(outcome=SyncRunOutcome.QUEUED, created_at__lt=lapsed) & ~Q(task_id__in=[str(i) for i in waiting.iterator()])
-    )
+        Q(outcome=SyncRunOutcome.RUNNING, heartbeat_at__lt=lapsed) | Q(outcome=SyncRunOutcome.QUEUED, created_at__lt=lapsed))
     reaped = []
-    for run in candidates.select_related("project"):
+    for run in candidates.select_related("job"):
         if run.outcome == SyncRunOutcome.RUNNING and _alive_here(run.worker):
             continue
-        job = (StagedJob.objects.filter(project_id=run.project_id, controlling_code="").first()
-               if run.kind == SyncRunKind.PUBLISH and run.project_id else None)
+        if run.outcome == SyncRunOutcome.QUEUED and run.task_id and DBTaskResult.objects.filter(
+                id=run.task_id, status=TaskResultStatus.READY).exists():
+            continue  # its task is waiting for a worker
+        job = run.job if run.kind == SyncRunKind.PUBLISH else None
         reason = _interrupted_reason(run)
         with transaction.atomic():
             if not SyncRun.objects.filter(pk=run.pk, outcome=run.outcome).update(  # it ended when last seen alive

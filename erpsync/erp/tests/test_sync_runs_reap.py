@@ -77,7 +77,7 @@ def test_an_interrupted_publish_says_procore_may_have_part_of_it_and_offers_retr
     job = StagedJob.objects.get(job_code="24001")
     StagedJob.objects.filter(pk=job.pk).update(status=StagedJobStatus.SYNCED, project=project,
                                                publish_status=PublishStatus.PUBLISHING, publish_step="cost type assignments")
-    run = SyncRun.objects.create(company=company, connection=refreshed, project=project, kind="publish")
+    run = SyncRun.objects.create(company=company, connection=refreshed, project=project, job=job, kind="publish")
     running(run, label="Publishing cost type assignments", beat_ago=LAPSED)
     sync_runs_reap()
     job.refresh_from_db()
