@@ -7,6 +7,7 @@ from erpsync.connectors.base import ConnectorError
 # The registry's decimal fields, declared without Django so connectors and refreshes can check amounts.
 MONEY = {"max_digits": 16, "decimal_places": 2, "default": 0}
 QUANTITY = {"max_digits": 16, "decimal_places": 4, "default": 0}
+PERCENT = {"max_digits": 7, "decimal_places": 2, "default": 0}
 
 _MONEY_LIMIT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"])
 _QUANTITY_LIMIT = Decimal(10) ** (QUANTITY["max_digits"] - QUANTITY["decimal_places"])

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from erpsync.companies.models import Company
-from erpsync.projects.amounts import MONEY, QUANTITY
+from erpsync.projects.amounts import MONEY, PERCENT, QUANTITY
 
 
 class ProjectStage(models.TextChoices):
@@ -183,7 +183,7 @@ class JobCost(models.Model):
     job_to_date_cost = models.DecimalField(**MONEY)
     job_to_date_units = models.DecimalField(**QUANTITY)
     month_to_date_cost = models.DecimalField(**MONEY)
-    percent_complete = models.DecimalField(max_digits=7, decimal_places=2, default=0)
+    percent_complete = models.DecimalField(**PERCENT)
     as_of = models.DateTimeField()
     pushed_at = models.DateTimeField(null=True, blank=True)  # when these figures last reached Procore
 

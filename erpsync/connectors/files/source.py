@@ -3,27 +3,23 @@
 A file is named after its CMiC resource (`jcjob.csv` or `jcjob.json`, …). CSV files have
 CMiC's attribute names as column headers; JSON files hold the ADF collection envelope
 (`{"items": [...]}`) or a bare list of items. Amounts are read as exact decimals.
+
+Files are read in the connection's encoding: UTF-8, with or without a byte-order mark, unless
+the connection names another. A byte the encoding does not allow is refused, naming the file
+and the row; nothing is guessed.
 """
 
 import codecs
 import csv
 import io
-import json
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from pathlib import Path
 
 from erpsync.connectors.base import CheckResult, ConnectorError
 from erpsync.connectors.cmic.mapping import RESOURCES, CmicMapper
+from erpsync.connectors.cmic.pages import json_loads
 
 OPTIONAL_ENTITIES = {"cost_transactions"}  # a company may have posted nothing yet
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
 
 def _text(value) -> str:
     return value.strip() if type(value) is str else str(value or "").strip()
@@ -38,7 +34,7 @@ class CmicExportSource:
         self.folder = Path(folder)
         # A folder may hold several companies' rows: only these are read (None, for folders set up before: all).
         self.company_codes = set(company_codes) if company_codes else None
-        self.encoding = encoding  # empty: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252
+        self.encoding = encoding_of(encoding)
         self.mapper = CmicMapper(attributes)
 
     # --- the Source protocol -------------------------------------------------------------
@@ -106,22 +102,20 @@ class CmicExportSource:
             raise ConnectorError(f"{path.name} cannot be read: {exc.strerror}.", permanent=False) from None
         if not data.strip():
             raise ConnectorError(f"{path.name} is empty.")
-        if self.encoding:
-            encodings = [self.encoding]
-        else:
-            encodings = [enc for bom, enc in _BOMS if data.startswith(bom)] or ["utf-8", "cp1252"]
-        for encoding in encodings:
-            try:
-                text = data.decode(encoding)
-                return text.removeprefix("\ufeff")
-            except UnicodeDecodeError as exc:
-                last = exc
-            except LookupError:
-                raise ConnectorError(f"{path.name}: the encoding {encoding!r} is not known.") from None
-        raise ConnectorError(
-            f"{path.name} is not readable as {', '.join(encodings)} (byte {last.start}); "
-            "export it again as UTF-8."
-        )
+        try:
+            return data.decode(self.encoding).removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            place = "line" if path.suffix == ".json" else "row"
+            raise ConnectorError(
+                f"{path.name} {place} {line}: the byte {data[exc.start:exc.start + 1].hex(' ').upper()} is not "
+                f"valid {self.encoding_label}. Export the file as UTF-8, or set the connection's encoding to the "
+                "one the export uses."
+            ) from None
+
+    @property
+    def encoding_label(self) -> str:
+        return "UTF-8" if self.encoding == DEFAULT_ENCODING else self.encoding
 
     def _items(self, entity: str, path: Path) -> Iterator[tuple[str, Mapping]]:
         text = self._text(path)
@@ -130,7 +124,10 @@ class CmicExportSource:
         else:
             yield from self._csv_items(entity, path, text)
 
-    def _check_columns(self, entity: str, path: Path, columns) -> None:
+    def _check_columns(self, entity: str, path: Path, columns: list[str]) -> None:
+        twice = sorted({c for c in columns if c and columns.count(c) > 1})
+        if twice:
+            raise ConnectorError(f"{path.name} has the column(s) {', '.join(twice)} more than once; keep one of each.")
         missing = [a for a in self.mapper.required_attributes(entity) if a not in columns]
         if missing:
             raise ConnectorError(f"{path.name} is missing the column(s) {', '.join(missing)}.")
@@ -156,19 +153,28 @@ class CmicExportSource:
 
     def _json_items(self, entity: str, path: Path, text: str):
         try:
-            body = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise ConnectorError(
-                f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-                "is the file cut short?"
-            ) from None
+            body = json_loads(text)
+        except ValueError as exc:
+            raise ConnectorError(f"{path.name} is not valid JSON ({exc}); is the file cut short?") from None
         items = body.get("items") if isinstance(body, dict) else body
         if not isinstance(items, list):
             raise ConnectorError(f"{path.name} has no list of items (expected {{\"items\": [...]}}).")
-        if items and isinstance(items[0], dict):
-            self._check_columns(entity, path, items[0].keys())
         for index, item in enumerate(items):
             where = f"{path.name} item {index + 1}"
             if not isinstance(item, dict):
                 raise ConnectorError(f"{where} is not an object.")
             yield where, item
+
+
+DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
+
+
+def encoding_of(name: str) -> str:
+    """The codec for a connection's encoding setting (empty: UTF-8); an unknown name is refused."""
+    if not name or not name.strip():
+        return DEFAULT_ENCODING
+    try:
+        codec = codecs.lookup(name.strip())
+    except LookupError:
+        raise ConnectorError(f"The encoding {name.strip()!r} is not known; use a name such as utf-8, cp1252 or latin-1.") from None
+    return DEFAULT_ENCODING if codec.name in ("utf-8", "utf-8-sig") else codec.name

@@ -272,7 +272,7 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
             if not (money_fits(t.amount) and quantity_fits(t.units)):
                 money(t.amount, t.where)
                 quantity(t.units, t.where)
-            yield (pk, t.number, t.posted_on, t.amount, t.units, t.source[:20], t.reference[:80])
+            yield (pk, t.number, t.posted_on, t.amount, t.units, t.source, t.reference)
 
     written = bulk_insert(
         CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference"], transaction_rows()

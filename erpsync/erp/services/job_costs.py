@@ -64,7 +64,7 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
         if bl is None or (bl.pk, t.number) in known:
             continue
         known.add((bl.pk, t.number))
-        new_rows.append((bl.pk, t.number, t.posted_on, money(t.amount, t.where), quantity(t.units, t.where), t.source[:20], t.reference[:80]))
+        new_rows.append((bl.pk, t.number, t.posted_on, money(t.amount, t.where), quantity(t.units, t.where), t.source, t.reference))
     bulk_insert(CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference"], new_rows)
 
     updated, not_in_project = {}, 0

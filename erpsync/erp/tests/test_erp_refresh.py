@@ -116,7 +116,7 @@ def test_a_revised_budget_the_registry_cannot_hold_is_refused_naming_its_line(co
 def test_a_decimal_comma_is_refused_not_read_as_thousands(connection, export):
     export.rows["budget_lines"][1]["original_budget"] = "1,5"
     export.write()
-    with pytest.raises(SourceFailed, match=r"^jcjobcategory.csv row 3, field JcatOrigBudgetAmt: '1,5' is not a number\.$"):
+    with pytest.raises(SourceFailed, match=r"^jcjobcategory.csv row 3, field JcatOrigBudgetAmt: '1,5' is not a number \(a comma may only separate thousands\)\.$"):
         erp_refresh(connection=connection)
 
 

@@ -134,7 +134,7 @@ def test_an_export_folder_keeps_its_company_codes_and_attribute_mapping(signed_i
 
 def test_only_optional_attributes_may_be_mapped_to_null(admin, company, fake):
     with pytest.raises(CommandError, match=r"attributes: budget_lines: phase_code is required and cannot be null; only "
-                                           r"updated_at, approved_changes, budget_units, committed_cost, percent_complete may be\."):
+                                           r"approved_changes, budget_units, committed_cost, percent_complete, updated_at may be\."):
         command("add", "Nulls", "--user", "admin", "--set", f"base_url={fake.base_url}", "--set", "environment=cmictest",
                 "--set", "company_codes=DB01", "--set", "client_id=ACME", "--set", "user_id=APIUSER",
                 "--set", 'attributes={"budget_lines": {"phase_code": null}}', "--secret", "password", stdin=fake.password + "\n")

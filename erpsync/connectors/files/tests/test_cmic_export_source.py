@@ -58,16 +58,36 @@ def test_it_only_reads_the_requested_jobs(export):
     assert {t.job_code for t in source.cost_transactions(job_codes={"24002"})} == {"24002"}
 
 
-@pytest.mark.parametrize(
-    "bom, encoding",
-    [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (b"", "cp1252")],
-    ids=["utf8-bom", "utf16-bom", "windows-1252"],
-)
-def test_it_reads_byte_order_marks_and_other_encodings(export, bom, encoding):
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8], ids=["utf8", "utf8-bom"])
+def test_it_reads_utf8_with_or_without_a_byte_order_mark(export, bom):
     folder = export.standard_job(name="Café Müller Renovation").write()
     path = folder / "jcjob.csv"
-    path.write_bytes(bom + path.read_text(encoding="utf-8").encode(encoding))
+    path.write_bytes(bom + path.read_bytes())
     assert read_all(folder)["jobs"][0].name == "Café Müller Renovation"
+
+
+@pytest.mark.parametrize("setting, encoding", [("cp1252", "cp1252"), ("UTF-16", "utf-16"), ("latin-1", "latin-1")])
+def test_it_reads_the_encoding_the_connection_names(export, setting, encoding):
+    folder = export.standard_job(name="Café Müller Renovation").write()
+    path = folder / "jcjob.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    (job,) = CmicExportSource(folder=str(folder), encoding=setting).jobs()
+    assert job.name == "Café Müller Renovation"
+
+
+def test_a_byte_that_is_not_utf8_is_refused_naming_file_and_row_never_guessed(export):
+    export.standard_job("24001").standard_job("24002", name="Zürich Depot")
+    folder = export.write()
+    path = folder / "jcjob.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    message = failure(folder)
+    assert message.startswith("jcjob.csv row 3: the byte FC is not valid UTF-8.")
+    assert "set the connection's encoding" in message
+
+
+def test_an_unknown_encoding_is_refused():
+    with pytest.raises(ConnectorError, match="The encoding 'klingon' is not known"):
+        CmicExportSource(folder="/nonexistent", encoding="klingon")
 
 
 def failure(folder) -> str:
