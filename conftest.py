@@ -138,15 +138,25 @@ class ExportBuilder:
         return self.folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def export_root(tmp_path_factory):
+    """The server's export root for this test session: each company reads only its own subfolder."""
+    from django.conf import settings
+
+    settings.EXPORT_ROOT = tmp_path_factory.mktemp("exports")
+    return settings.EXPORT_ROOT
+
+
 @pytest.fixture
-def export(tmp_path):
-    return ExportBuilder(tmp_path / "export")
+def export(export_root, tmp_path):
+    """An export folder of the company `acme` (the `company` fixture), one per test."""
+    return ExportBuilder(export_root / "acme" / tmp_path.name)
 
 
 @pytest.fixture
 def connection(company, export):
     export.standard_job().write()
-    return ErpConnection.objects.create(company=company, name="CMiC", kind="cmic_files", settings={"folder": str(export.folder)})
+    return ErpConnection.objects.create(company=company, name="CMiC", kind="cmic_files", settings={"folder": export.folder.name})
 
 
 @pytest.fixture

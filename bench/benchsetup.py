@@ -36,6 +36,6 @@ def company_with_export(export: Path):
     company = Company.objects.create(name="Bench", slug="bench")
     user = get_user_model().objects.create_user("bench")
     Membership.objects.create(user=user, company=company, erp_level=AccessLevel.ADMIN, can_create_project=True)
-    connection = ErpConnection.objects.create(company=company, name="bench", kind="cmic_files", settings={"folder": str(export)})
+    connection = ErpConnection.objects.create(company=company, name="bench", kind="cmic_files", settings={"folder": export.name})
     erp_refresh(connection=connection)
     return company, user

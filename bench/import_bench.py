@@ -35,7 +35,7 @@ PLAN = generator.Plan(
 
 
 def main() -> None:
-    export = WORK / "export"
+    export = WORK / "exports" / "bench" / "cmic"  # the company "bench" reads its export folder under the root
     counts = generator.generate(export, PLAN)
     company, user = company_with_export(export)
 

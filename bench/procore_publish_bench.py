@@ -27,7 +27,7 @@ LATENCY = 0.05
 
 
 def main() -> None:
-    export = WORK / "export"
+    export = WORK / "exports" / "bench" / "cmic"  # the company "bench" reads its export folder under the root
     generator.generate(export, generator.Plan(seed=5, large_job_phases=2000, categories_per_phase=(4, 4),
                                               transactions_per_line=(0, 0), problem_jobs=False, large_job_only=True))
     company, user = company_with_export(export)

@@ -81,11 +81,11 @@ def set_up(jobs: int):
     call_command("migrate", verbosity=0)
     call_command("demo_load", verbosity=0)
     company = Company.objects.get()
-    export = WORK / "export"
+    export = WORK / "exports" / "demo-builders" / "soak"  # inside the demo company's export folder
     generator.generate(export, generator.Plan(seed=7, control_jobs=jobs, sub_jobs=3, large_job_phases=0,
                                               transactions_per_line=(0, 2)))
     connection = ErpConnection.objects.get(company=company)
-    connection.settings = {**connection.settings, "folder": str(export)}
+    connection.settings = {**connection.settings, "folder": export.name}
     connection.save()
     erp_refresh(connection=connection, full=True)
     return company, connection

@@ -15,6 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ERPSYNC_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Export files are read only from here, each company from its own subfolder (named by its slug).
+EXPORT_ROOT = Path(os.environ.get("ERPSYNC_EXPORT_ROOT", VAR_DIR / "exports"))
 
 DEBUG = os.environ.get("ERPSYNC_DEBUG", "1") == "1"
 

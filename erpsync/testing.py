@@ -30,5 +30,6 @@ def database_url() -> str:
 def manage(*args, output=subprocess.DEVNULL, **env) -> subprocess.Popen:
     """`manage.py ARGS` in a process of its own, on the test database (`output=subprocess.PIPE` to read what it says)."""
     return subprocess.Popen([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR,
-                            env={**os.environ, "DATABASE_URL": database_url(), "PYTHONUNBUFFERED": "1", **env},
+                            env={**os.environ, "DATABASE_URL": database_url(), "ERPSYNC_EXPORT_ROOT": str(settings.EXPORT_ROOT),
+                                 "PYTHONUNBUFFERED": "1", **env},
                             stdout=output, stderr=output, text=True)

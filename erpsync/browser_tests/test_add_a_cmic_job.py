@@ -109,8 +109,11 @@ def test_a_read_only_user_sees_no_add(demo, sign_in):
     expect(page.get_by_role("button", name=re.compile("^Refresh"))).to_have_count(0)
 
 
-def test_refresh_shows_its_progress_and_updates_the_list(demo, sign_in, export, screenshot):
+def test_refresh_shows_its_progress_and_updates_the_list(demo, sign_in, export_root, screenshot):
+    from conftest import ExportBuilder
     from erpsync.erp.models import ErpConnection
+
+    export = ExportBuilder(export_root / "demo-builders" / "refresh-test")
 
     export.standard_job("26001", "New Harbor Pier")
     export.company_code = "DB01"
@@ -118,7 +121,7 @@ def test_refresh_shows_its_progress_and_updates_the_list(demo, sign_in, export, 
         for row in rows:
             row["company_code"] = "DB01"
     export.write()
-    ErpConnection.objects.update(settings={"folder": str(export.folder)})
+    ErpConnection.objects.update(settings={"folder": export.folder.name})
     page = sign_in("accountant", "demo-accountant")
     page.goto("/erp/jobs/")
     page.get_by_role("button", name="Refresh from CMiC").click()

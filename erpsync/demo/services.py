@@ -1,11 +1,14 @@
 """The demo company: Demo Builders, its people, templates and its CMiC export as a connection."""
 
+import shutil
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from erpsync.companies.models import AccessLevel, Company, Membership
 from erpsync.demo import generator
+from erpsync.erp.exports import company_export_folder
 from erpsync.erp.models import ErpConnection, ErpSettings, SyncRun, SyncRunKind, SyncRunOutcome
 from erpsync.erp.services import erp_refresh
 from erpsync.projects.models import BaseType, Project, ProjectStage, ProjectTemplate, TemplateTeamMember
@@ -17,6 +20,8 @@ DEMO_USERS = [
     ("accountant", "demo-accountant", "Alex Chen (accountant)", dict(erp_level=AccessLevel.STANDARD, directory_level=AccessLevel.READ_ONLY, can_push_to_accounting=True)),
     ("viewer", "demo-viewer", "Robin Reed (read-only)", dict(erp_level=AccessLevel.READ_ONLY, directory_level=AccessLevel.READ_ONLY)),
 ]
+
+DEMO_FOLDER = "cmic"  # inside the demo company's export folder
 
 TEMPLATES = [
     ("Commercial Building", ProjectStage.PRE_CONSTRUCTION, "Commercial", "Boston", [("pm", "Project Manager"), ("accountant", "Project Accountant")]),
@@ -53,10 +58,17 @@ def demo_company_create() -> Company:
             "base_type_mapping": {"1000": BaseType.LABOR, "2000": BaseType.MATERIALS, "3000": BaseType.COMMITMENT, "4000": BaseType.EQUIPMENT, "5000": BaseType.OTHER},
         },
     )
-    ErpConnection.objects.get_or_create(
+    # The bundled export, placed in the company's export folder as a real tenant's would be.
+    folder = company_export_folder(company) / DEMO_FOLDER
+    if not folder.exists():
+        shutil.copytree(settings.DEMO_EXPORT_DIR, folder)
+    connection, _ = ErpConnection.objects.get_or_create(
         company=company, name="CMiC (demo export)",
-        defaults={"kind": "cmic_files", "settings": {"folder": str(settings.DEMO_EXPORT_DIR), "company_codes": ["DB01"]}},
+        defaults={"kind": "cmic_files", "settings": {"folder": DEMO_FOLDER, "company_codes": ["DB01"]}},
     )
+    if connection.settings.get("folder") == str(settings.DEMO_EXPORT_DIR):  # set up before exports had a root
+        connection.settings["folder"] = DEMO_FOLDER
+        connection.save(update_fields=["settings"])
     # A project typed in by hand long ago, whose number a CMiC job now also uses.
     Project.objects.get_or_create(
         company=company, project_number=generator.JOB_COLLIDING_WITH_PROJECT,

@@ -6,7 +6,9 @@ from django import forms
 
 from erpsync.connectors import registry
 from erpsync.connectors.cmic.client import MAX_PAGE
+from erpsync.connectors.base import ConnectorError
 from erpsync.connectors.cmic.mapping import mapping_problems
+from erpsync.connectors.files.source import encoding_of
 from erpsync.connectors.cmic.source import PARALLEL_REQUESTS
 
 KEEP = "Stored; leave empty to keep it."
@@ -58,12 +60,21 @@ class AttributesField(JsonField):
 
 class FilesConnectionForm(forms.Form):
     name = forms.CharField(max_length=120)
-    folder = forms.CharField(max_length=500, help_text="The folder holding jcjob, jcjobcostcodes, … as CSV or JSON.")
+    folder = forms.CharField(max_length=500, help_text="The folder holding jcjob, jcjobcostcodes, … as CSV or JSON: a folder "
+                             "inside this company's export folder on the server (ERPSYNC_EXPORT_ROOT/<company>/).")
     company_codes = CompanyCodesField()
-    encoding = forms.CharField(max_length=40, required=False, help_text="Empty: UTF-8, UTF-16 with a byte-order mark, else Windows-1252.")
+    encoding = forms.CharField(max_length=40, required=False, help_text="Empty: UTF-8, with or without a byte-order mark. "
+                               "Name another (cp1252, latin-1, utf-16, …) if the ERP exports in it.")
     attributes = AttributesField(help_text=ATTRIBUTES_HELP + ". An export's column headers are CMiC attribute names.")
 
     secret_fields: tuple = ()
+
+    def clean_encoding(self):
+        try:
+            encoding_of(self.cleaned_data["encoding"])
+        except ConnectorError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return self.cleaned_data["encoding"].strip()
 
     def settings(self) -> dict:
         return {k: self.cleaned_data[k] for k in ("folder", "company_codes", "encoding", "attributes")}

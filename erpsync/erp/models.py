@@ -37,7 +37,13 @@ class ErpConnection(models.Model):
         self.secrets_encrypted = encrypt_json(secrets)
 
     def source(self):
-        return registry.source_class(self.kind)(**self.settings, **self.get_secrets())
+        """The connection's Source; a files connection reads only inside its company's export folder."""
+        settings = dict(self.settings)
+        if self.kind == "cmic_files":
+            from erpsync.erp.exports import export_folder
+
+            settings["folder"] = str(export_folder(self.company, settings.get("folder", "")))
+        return registry.source_class(self.kind)(**settings, **self.get_secrets())
 
 
 class ProcoreEnvironment(models.TextChoices):

@@ -1,11 +1,13 @@
 """ERP settings and connection tests (ERP admins)."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from erpsync.companies.models import Membership
 from erpsync.companies.permissions import ADMIN_REQUIREMENT, can_administer_erp
 from erpsync.connectors.base import ConnectorError
+from erpsync.erp.exports import export_folder
 from erpsync.erp.models import ErpConnection, ErpSettings, ProcoreConnection
 from erpsync.erp.services.audit import audit_event_record
 from erpsync.errors import PermissionRefused
@@ -59,6 +61,11 @@ def erp_connection_save(*, company, user, kind: str, name: str, settings: dict, 
                         connection: ErpConnection | None = None) -> ErpConnection:
     """Create or change a connection. Secrets are merged (a missing one is kept) and never audited."""
     _check(company, user)
+    if kind == "cmic_files":
+        try:
+            export_folder(company, settings.get("folder", ""))
+        except ConnectorError as exc:
+            raise ValidationError(exc.message) from None
     with transaction.atomic():
         if connection is None:
             connection = ErpConnection(company=company, kind=kind)

@@ -72,13 +72,14 @@ def test_a_sub_jobs_problems_block_its_control_job(connection, export):
     assert found[0]["message"].startswith("Sub job 24001-01: 1 cost code has no cost type: 02-100.")
 
 
-def test_a_refresh_stores_the_problems_a_fresh_check_finds(company, tmp_path):
+def test_a_refresh_stores_the_problems_a_fresh_check_finds(company, export):
     """Refresh and validation apply one rule set: for every job (sub jobs too), they agree."""
     import csv
 
     from erpsync.demo import generator
     from erpsync.erp.models import ErpConnection
 
+    tmp_path = export.folder
     generator.generate(tmp_path, generator.Plan(control_jobs=30, sub_jobs=2, large_job_phases=0, transactions_per_line=(0, 0)))
     for name, values in (("jcjob", {"JobCompCode": "DB01", "JobCode": "29999-01", "JobName": "Orphaned sub job",
                                      "JobCtrlCode": "29999"}),

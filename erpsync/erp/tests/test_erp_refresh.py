@@ -77,8 +77,8 @@ def test_it_refuses_a_cost_code_of_an_unknown_job(connection, export):
         erp_refresh(connection=connection)
 
 
-def test_it_fails_clearly_when_the_folder_is_gone(connection, export, tmp_path):
-    connection.settings = {"folder": str(tmp_path / "nowhere")}
+def test_it_fails_clearly_when_the_folder_is_gone(connection, export):
+    connection.settings = {"folder": "nowhere"}
     connection.save()
     with pytest.raises(SourceFailed, match=r"^The export folder .*/nowhere does not exist\.$"):
         erp_refresh(connection=connection)

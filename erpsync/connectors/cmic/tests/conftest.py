@@ -8,8 +8,8 @@ from erpsync.erp.models import ErpConnection
 
 
 @pytest.fixture(scope="session")
-def small_export(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cmic-export")
+def small_export(export_root):
+    folder = export_root / "acme" / "small-export"  # the export folder of the company `acme`
     generator.generate(folder, generator.Plan(control_jobs=6, sub_jobs=1, large_job_phases=0, transactions_per_line=(0, 2)))
     return folder
 
