@@ -12,7 +12,7 @@ PRODUCTION = {"ERPSYNC_DEBUG": "0", "ERPSYNC_SECRET_KEY": secrets.token_urlsafe(
 
 
 def production(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **PRODUCTION}
+    env = {**{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}, **PRODUCTION}  # set by browser tests
     return subprocess.run([sys.executable, *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
 
 
