@@ -55,13 +55,16 @@ class _Core:
         return self.schema
 
 
-def _type(schema: cs.CoreSchema, default: Any = None):
+def _type(schema: cs.CoreSchema, default: Any = None, *, needs_value: bool = False):
     kind = Annotated[Any, _Core(schema)]
     DEFAULTS[kind] = default
+    if needs_value:
+        NEEDS_VALUE.add(kind)
     return kind
 
 
-DEFAULTS: dict[Any, Any] = {}
+DEFAULTS: dict[Any, Any] = {}  # type → what an optional attribute a tenant lacks stands for
+NEEDS_VALUE: set = set()  # types that refuse an empty value
 
 
 def _text(max_length: int, min_length: int = 0) -> cs.CoreSchema:
@@ -83,7 +86,7 @@ def Text(max_length: int):
 
 def Code(max_length: int):
     """A code: text that must have a value."""
-    return _type(_text(max_length, min_length=1), "")
+    return _type(_text(max_length, min_length=1), "", needs_value=True)
 
 
 def _top_level(value: str) -> str:
@@ -118,7 +121,7 @@ def Amount(max_digits: int, decimal_places: int, *, required: bool = False):
         number,
     ])
     choices = [number, spelled] if required else [number, spelled, cs.chain_schema([cs.none_schema(), _always(ZERO)])]
-    return _type(cs.union_schema(choices, mode="left_to_right"), ZERO)
+    return _type(cs.union_schema(choices, mode="left_to_right"), ZERO, needs_value=required)
 
 
 Money = Amount(MONEY["max_digits"], MONEY["decimal_places"])
@@ -128,7 +131,7 @@ Percent = Amount(PERCENT["max_digits"], PERCENT["decimal_places"])
 
 RequiredDate = _type(cs.custom_error_schema(
     cs.chain_schema([cs.str_schema(strict=True, strip_whitespace=True, pattern=_ISO_DATE), cs.date_schema()]),
-    "not_date", custom_error_message="not a date"))
+    "not_date", custom_error_message="not a date"), needs_value=True)
 
 
 def _optional(schema_type):
