@@ -94,6 +94,9 @@ def problems_for(job: JobShape, limits: Limits, *, sub_jobs: list[JobShape] = ()
                                 [job.controlling_code]))
     problems += job_problems(job, limits, number_taken=number_taken) + shape_problems(job, limits)
     for sub_job in sub_jobs:
+        if len(sub_job.name) > limits.project_name:  # a sub job's name is kept on the project, as long as a project's
+            problems.append(problem("too_long", f"Sub job {sub_job.job_code}: the name is {len(sub_job.name)} characters; "
+                                    f"a sub job's name may have at most {limits.project_name}.", [sub_job.job_code]))
         problems += prefixed(shape_problems(sub_job, limits), sub_job.job_code)
     return problems
 

@@ -166,7 +166,7 @@ def _create(job: StagedJob, template, user, transactions, sub_job_codes, procore
     sub_jobs = {None: None}
     for code, s in staged.items():
         if code != job.job_code:
-            sub_jobs[code] = SubJob.objects.create(project=project, code=code, name=s.name[:120])
+            sub_jobs[code] = SubJob.objects.create(project=project, code=code, name=s.name)
 
     counts = _create_cost_structure(project, job, staged, sub_jobs, transactions)
 

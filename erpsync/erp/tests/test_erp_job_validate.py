@@ -65,6 +65,13 @@ def test_it_refuses_values_longer_than_the_registry_accepts(connection, export):
     assert found[1]["items"] == ["03-500"]
 
 
+def test_a_sub_job_name_too_long_for_the_project_blocks_its_control_job_and_is_never_cut(connection, export):
+    export.job("24001-01", "S" * 121, controlling="24001")
+    export.write()
+    found = problems(connection)
+    assert [p["message"] for p in found] == ["Sub job 24001-01: the name is 121 characters; a sub job's name may have at most 120."]
+
+
 def test_a_sub_jobs_problems_block_its_control_job(connection, export):
     export.job("24001-01", "Site work", controlling="24001").phase("24001-01", "02", "Site").phase("24001-01", "02-100", "Grading", "02")
     export.write()
