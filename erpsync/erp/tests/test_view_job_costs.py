@@ -52,7 +52,7 @@ def test_an_accounting_approver_syncs_job_costs_now(signed_in, accountant, pm, r
 
     project = erp_job_import(job=StagedJob.objects.get(), template=None, user=pm)
     client = signed_in(accountant)
-    assert "Sync job costs now" in client.get(reverse("erp:job_costs")).content.decode()
+    assert "Sync job costs of 24001 now" in client.get(reverse("erp:job_costs")).content.decode()
     client.post(reverse("erp:job_costs_sync", args=[project.pk]))
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     run = SyncRun.objects.get(kind="job_costs")
@@ -61,5 +61,5 @@ def test_an_accounting_approver_syncs_job_costs_now(signed_in, accountant, pm, r
 
 def test_a_project_manager_may_not_sync_job_costs(signed_in, pm, project):
     client = signed_in(pm)
-    assert "Sync job costs now" not in client.get(reverse("erp:job_costs")).content.decode()
+    assert "Sync job costs of" not in client.get(reverse("erp:job_costs")).content.decode()
     assert client.post(reverse("erp:job_costs_sync", args=[project.pk])).status_code == 403
