@@ -5,9 +5,9 @@ import unicodedata
 LONGEST = 60
 
 
-def search_query(request) -> tuple[str, str]:
-    """(the text to search for, "" or why the text typed was not searched for)."""
-    typed = request.GET.get("q", "").strip()
+def search_query(request, params=None) -> tuple[str, str]:
+    """(the text to search for, "" or why the text typed was not searched for); params: the query, if not request.GET."""
+    typed = (request.GET if params is None else params).get("q", "").strip()
     if any(unicodedata.category(ch) == "Cc" for ch in typed):
         return "", "A search cannot contain control characters; showing everything instead."
     if len(typed) > LONGEST:

@@ -1,6 +1,8 @@
+from urllib.parse import urlparse
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -43,16 +45,22 @@ def _templates(company, procore):
 
 @can_view
 def job_list(request):
-    company = request.membership.company
-    status_key = request.GET.get("status", "ready")
-    status = STATUS_PARAM.get(status_key, StagedJobStatus.READY)
-    query, refused = search_query(request)
+    context, refused = _list_context(request, request.GET)
     if refused:
         messages.error(request, refused)
-    sort = request.GET.get("sort", "id")
+    return erp_page(request, "erp/jobs.html", "jobs", context)
+
+
+def _list_context(request, params) -> tuple[dict, str]:
+    """What the jobs list shows for these query parameters (status, q, sort, page); and why a search was not run."""
+    company = request.membership.company
+    status_key = params.get("status", "ready")
+    status = STATUS_PARAM.get(status_key, StagedJobStatus.READY)
+    query, refused = search_query(request, params)
+    sort = params.get("sort", "id")
     sort = sort if sort.lstrip("-") in JOB_SORTS else "id"
     jobs = staged_job_list(company, status=status, query=query, sort=sort.lstrip("-"), descending=sort.startswith("-"))
-    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(jobs, PAGE_SIZE).get_page(params.get("page"))
     procore = _procore(company)
     templates, default_template = _templates(company, procore) if status == StagedJobStatus.READY else ([], None)
     connection = company.erp_connections.only("kind").first()
@@ -74,7 +82,7 @@ def job_list(request):
         "procore": procore is not None,
         "columns": [("id", f"{erp_name} ID"), ("name", "Name"), ("start", "Start"), ("end", "End"), ("codes", "Cost codes")],
     }
-    return erp_page(request, "erp/jobs.html", "jobs", context)
+    return context, refused
 
 
 def _row_response(request, job, *, error: str = "", status: int = 200):
@@ -86,9 +94,13 @@ def _row_response(request, job, *, error: str = "", status: int = 200):
     return render(request, "erp/jobs.html#job-row", context, status=status)
 
 
-def _removed_row(request, text: str) -> HttpResponse:
-    """For htmx: the row goes away and the message appears at the top."""
-    return render(request, "erp/jobs.html#row-removed", {"text": text})
+def _removed_row(request, text: str, *, kind: str = "success") -> HttpResponse:
+    """For htmx: the message appears at the top and the list the user is looking at is shown anew (counts, rows, empty state)."""
+    current = urlparse(request.htmx.current_url or "")
+    params = QueryDict(current.query) if current.path == reverse("erp:jobs") else QueryDict("")
+    context, _ = _list_context(request, params)
+    return render(request, "erp/jobs.html#row-removed", {**context, "text": text, "kind": kind,
+                                                          "limit_reached": project_limit_reached(request.membership.company)})
 
 
 def _back(request):
