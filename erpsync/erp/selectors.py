@@ -1,8 +1,10 @@
 """Reads for the ERP Integrations pages: each a fixed number of queries, whatever the size."""
 
 from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.formats import date_format
 
-from erpsync.erp.models import StagedJob, StagedJobStatus, SyncRun, SyncRunKind, SyncRunOutcome
+from erpsync.erp.models import AuditEvent, StagedJob, StagedJobStatus, SyncRun, SyncRunKind, SyncRunOutcome
 
 JOB_SORTS = {
     "id": "job_code",
@@ -44,3 +46,28 @@ def refresh_runs_active(company):
 
 def refresh_run_latest(company):
     return SyncRun.objects.filter(company=company, kind=SyncRunKind.REFRESH).select_related("started_by").order_by("-created_at").first()
+
+
+def job_moved_by(job: StagedJob, *, user) -> str:
+    """What moved the job out of Ready to Import, who did it and when, in one sentence ("" if it is ready).
+
+    Said to a user whose action found the job already moved, so that they know it was not their doing.
+    """
+    if job.status == StagedJobStatus.ARCHIVED:
+        event = AuditEvent.objects.filter(action="erp_job.archived", object_type="stagedjob", object_id=str(job.pk))
+        done = "was archived"
+    elif job.status == StagedJobStatus.READY:
+        event = AuditEvent.objects.filter(action="erp_job.restored", object_type="stagedjob", object_id=str(job.pk))
+        done = "was restored to Ready to Import"
+    elif job.status == StagedJobStatus.SYNCED and job.project_id:
+        event = AuditEvent.objects.filter(action="erp_job.imported", object_type="project", object_id=str(job.project_id))
+        done = f"was added as project {job.project.project_number}"
+    else:
+        return ""
+    event = event.select_related("actor").order_by("-created_at").first()
+    if event is None:
+        return "" if job.status == StagedJobStatus.READY else f"Job {job.job_code} {done} already."
+    who = "you" if event.actor_id == user.pk else (event.actor.get_full_name() or event.actor.username) if event.actor else "erpsync"
+    when = timezone.localtime(event.created_at)
+    at = date_format(when, "H:i") if timezone.localdate() == when.date() else date_format(when, "M j, Y H:i")
+    return f"Job {job.job_code} {done} by {who} at {at}."

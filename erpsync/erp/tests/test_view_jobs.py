@@ -142,3 +142,52 @@ def test_posts_need_the_csrf_token(pm, refreshed):
     job = StagedJob.objects.get()
     assert client.post(add_url(job), {"template": "none"}).status_code == 403
     assert not Project.objects.exists()
+
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/erp/jobs/?status=ready"}
+
+
+def test_adding_a_job_another_user_archived_says_who_and_when_and_adds_nothing(signed_in, pm, admin, refreshed):
+    import re
+
+    from erpsync.erp.services import erp_job_archive
+
+    admin.first_name, admin.last_name = "Avery", "Admin"
+    admin.save()
+    job = StagedJob.objects.get()
+    erp_job_archive(job=job, user=admin)  # while the project manager's page still shows the job as ready
+    page = signed_in(pm).post(add_url(job), {"template": "none"}, **HTMX).content.decode()
+    assert re.search(r"Job 24001 was archived by Avery Admin at \d\d:\d\d\.", page)
+    assert 'id="job-list" hx-swap-oob="true"' in page and "No jobs are waiting to be imported." in page
+    assert not Project.objects.exists()
+
+
+def test_adding_a_job_another_user_already_added_does_not_claim_it(signed_in, pm, admin, refreshed):
+    from erpsync.erp.services import erp_job_import
+
+    job = StagedJob.objects.get()
+    erp_job_import(job=job, template=None, user=admin)
+    page = signed_in(pm).post(add_url(job), {"template": "none"}, **HTMX).content.decode()
+    assert "Job 24001 was added as project 24001 by admin at" in page
+    assert "was added as project <a" not in page  # not the message of one's own add
+    assert Project.objects.count() == 1
+
+
+def test_archiving_or_restoring_a_job_someone_else_moved_says_so(signed_in, pm, admin, refreshed):
+    from erpsync.erp.services import erp_job_archive, erp_job_unarchive
+
+    job = StagedJob.objects.get()
+    erp_job_archive(job=job, user=admin)
+    page = signed_in(pm).post(reverse("erp:job_archive", args=[job.pk]), **HTMX).content.decode()
+    assert "Job 24001 was archived by admin at" in page
+    erp_job_unarchive(job=job, user=admin)
+    page = signed_in(pm).post(reverse("erp:job_restore", args=[job.pk]), **HTMX).content.decode()
+    assert "Job 24001 was restored to Ready to Import by admin at" in page
+    assert AuditEvent.objects.filter(actor=pm).count() == 0  # the project manager changed nothing
+
+
+def test_a_row_answer_clears_the_last_actions_message(signed_in, pm, refreshed, company):
+    company.project_limit = 0
+    company.save()
+    page = signed_in(pm).post(add_url(StagedJob.objects.get()), {"template": "none"}, **HTMX).content.decode()
+    assert '<div id="messages" hx-swap-oob="true" aria-live="polite"></div>' in page

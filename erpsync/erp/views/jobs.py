@@ -11,7 +11,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from erpsync.companies import permissions
 from erpsync.erp.forms import ImportForm
 from erpsync.erp.models import ErpSettings, ProcoreConnection, StagedJob, StagedJobStatus
-from erpsync.erp.selectors import JOB_SORTS, refresh_run_latest, refresh_runs_active, staged_job_counts, staged_job_list
+from erpsync.erp.selectors import (
+    JOB_SORTS,
+    job_moved_by,
+    refresh_run_latest,
+    refresh_runs_active,
+    staged_job_counts,
+    staged_job_list,
+)
 from erpsync.erp.services import erp_job_archive, erp_job_import, erp_job_unarchive, project_limit_reached
 from erpsync.erp.services.publish import procore_publish_enqueue
 from erpsync.erp.views.common import can_view, erp_page, require
@@ -91,7 +98,7 @@ def _row_response(request, job, *, error: str = "", status: int = 200):
     templates, default_template = _templates(company, procore)
     context = {"job": job, "row_error": error, "templates": templates, "default_template": default_template,
                "erp_name": job.connection.erp_name, "limit_reached": project_limit_reached(company), "procore": procore is not None}
-    return render(request, "erp/jobs.html#job-row", context, status=status)
+    return render(request, "erp/jobs.html#row-replaced", context, status=status)  # and the last action's message goes
 
 
 def _removed_row(request, text: str, *, kind: str = "success") -> HttpResponse:
@@ -112,6 +119,8 @@ def _back(request):
 @require(permissions.can_import_erp_job, permissions.IMPORT_REQUIREMENT)
 def job_add(request, pk):
     job = _job(request, pk)
+    if job.status != StagedJobStatus.READY:  # someone else moved it since this user's page was drawn
+        return _moved(request, job)
     procore = _procore(job.company)
     form = ImportForm(request.POST, company=job.company, procore_templates=procore.templates if procore else ())
     if not form.is_valid():
@@ -123,6 +132,9 @@ def job_add(request, pk):
         except ApplicationError as exc:
             error = exc.message
         else:
+            moved = job_moved_by(job, user=request.user)
+            if moved and " by you " not in moved:  # another user's add of the same job won
+                return _moved(request, job)
             link = reverse("projects:detail", args=[project.pk])
             text = format_html('Job {} was added as project <a href="{}">{} {}</a>.', job.job_code, link, project.project_number, project.name)
             if request.htmx:
@@ -136,10 +148,25 @@ def job_add(request, pk):
     return _back(request)
 
 
-def _change_status(request, job, service, done: str):
+def _moved(request, job) -> HttpResponse:
+    """The job is no longer where this user saw it: say who moved it, and show the list as it is now."""
+    job.refresh_from_db()
+    text = job_moved_by(job, user=request.user) or f"Job {job.job_code} is no longer where it was; the list shows it as it is now."
+    if request.htmx:
+        return _removed_row(request, text, kind="warning")
+    messages.warning(request, text)
+    return _back(request)
+
+
+def _change_status(request, job, service, done: str, *, source: str):
+    if job.status != source:  # someone else moved it since this user's page was drawn
+        return _moved(request, job)
     try:
         service(job=job, user=request.user)
     except ApplicationError as exc:
+        job.refresh_from_db()
+        if job.status != source:
+            return _moved(request, job)
         messages.error(request, exc.message)
         return _back(request)
     if request.htmx:
@@ -167,11 +194,13 @@ def job_archive(request, pk):
     job = _job(request, pk)
     if request.method == "GET":
         return erp_page(request, "erp/job_archive_confirm.html", "jobs", {"job": job})
-    return _change_status(request, job, erp_job_archive, f"Job {job.job_code} was archived. Find it under Archived to restore it.")
+    return _change_status(request, job, erp_job_archive, f"Job {job.job_code} was archived. Find it under Archived to restore it.",
+                          source=StagedJobStatus.READY)
 
 
 @require_POST
 @require(permissions.can_manage_erp_jobs, permissions.MANAGE_REQUIREMENT)
 def job_restore(request, pk):
     job = _job(request, pk)
-    return _change_status(request, job, erp_job_unarchive, f"Job {job.job_code} is back in Ready to Import.")
+    return _change_status(request, job, erp_job_unarchive, f"Job {job.job_code} is back in Ready to Import.",
+                          source=StagedJobStatus.ARCHIVED)
