@@ -1,0 +1,60 @@
+"""At phone width (390 pixels) no page scrolls sideways and the actions stay within reach."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+PAGES = ("/erp/jobs/", "/erp/jobs/?status=archived", "/erp/job-costs/", "/erp/history/", "/erp/settings/", "/projects/",
+         "/templates/", "/login/")
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, username, password):
+    page.goto("/login/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def sideways(page) -> int:
+    """How many pixels the page is wider than the screen."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_no_page_scrolls_sideways_at_phone_width(demo, phone, request):
+    from erpsync.erp.models import StagedJob
+    from erpsync.erp.services import erp_job_import
+
+    job = StagedJob.objects.get(job_code="25130")  # the large job: 2,128 cost codes
+    erp_job_import(job=job, template=None, user=job.company.memberships.get(user__username="admin").user)
+    sign_in(phone, "admin", "demo-admin")
+    wide = {}
+    for path in (*PAGES[:-1], f"/projects/{StagedJob.objects.get(job_code='25130').project_id}/"):
+        phone.goto(path)
+        if sideways(phone) > 0:
+            wide[path] = sideways(phone)
+        if path == "/erp/jobs/" and request.config.getoption("--screenshots"):
+            phone.screenshot(path=f"{request.config.getoption('--screenshots')}/jobs-phone.png")
+    assert wide == {}
+
+
+def test_add_is_within_reach_on_a_phone(demo, phone):
+    sign_in(phone, "pm", "demo-pm")
+    phone.goto("/erp/jobs/")
+    row = phone.locator("#jobs tbody tr").filter(has=phone.locator("td", has_text=re.compile("^25102$")))
+    add = row.get_by_role("button", name="Add")
+    add.scroll_into_view_if_needed()
+    box = add.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    add.click()
+    expect(phone.locator("#messages")).to_contain_text("Job 25102 was added as project")
