@@ -101,12 +101,17 @@ def test_the_project_limit_banner_disables_add(demo, sign_in):
     expect(job_row(page, "25102").get_by_role("button", name="Add")).to_be_disabled()
 
 
-def test_a_read_only_user_sees_no_add(demo, sign_in):
+def test_a_read_only_user_sees_why_add_archive_and_refresh_are_disabled(demo, sign_in):
     page = sign_in("viewer", "demo-viewer")
     page.goto("/erp/jobs/")
-    expect(job_row(page, "25102")).to_contain_text("Read-only")
-    expect(page.get_by_role("button", name="Add")).to_have_count(0)
-    expect(page.get_by_role("button", name=re.compile("^Refresh"))).to_have_count(0)
+    row = job_row(page, "25102")
+    expect(row.get_by_role("button", name="Add")).to_be_disabled()
+    expect(row.get_by_role("button", name="Add")).to_have_accessible_description(re.compile("^Adding a job as a project needs"))
+    expect(row.get_by_role("button", name="✕ Archive")).to_be_disabled()
+    expect(row.get_by_label("Project template for 25102")).to_be_disabled()
+    refresh = page.get_by_role("button", name=re.compile("^Refresh"))
+    expect(refresh).to_be_disabled()
+    expect(refresh).to_have_accessible_description(re.compile("^Refreshing from the ERP needs"))
 
 
 def test_refresh_shows_its_progress_and_updates_the_list(demo, sign_in, export_root, screenshot):

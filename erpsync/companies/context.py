@@ -52,4 +52,7 @@ def company_context(request) -> dict:
             "administer_erp": p.can_administer_erp(membership),
             "manage_templates": p.can_manage_templates(membership),
         },
+        # What grants each action, in the words the server uses when it refuses: shown beside a disabled control.
+        "needs": {"import": p.IMPORT_REQUIREMENT, "manage_jobs": p.MANAGE_REQUIREMENT, "refresh": p.REFRESH_REQUIREMENT,
+                  "sync": p.SYNC_REQUIREMENT, "administer_erp": p.ADMIN_REQUIREMENT},
     }

@@ -61,5 +61,8 @@ def test_an_accounting_approver_syncs_job_costs_now(signed_in, accountant, pm, r
 
 def test_a_project_manager_may_not_sync_job_costs(signed_in, pm, project):
     client = signed_in(pm)
-    assert "Sync job costs of" not in client.get(reverse("erp:job_costs")).content.decode()
+    from erpsync.companies.permissions import SYNC_REQUIREMENT
+
+    page = client.get(reverse("erp:job_costs")).content.decode()
+    assert 'disabled aria-describedby="why-sync">Sync job costs of 24001 now' in page and SYNC_REQUIREMENT in page
     assert client.post(reverse("erp:job_costs_sync", args=[project.pk])).status_code == 403

@@ -79,10 +79,15 @@ def test_the_project_limit_banner_and_disabled_add(signed_in, pm, refreshed, com
     assert "The company has reached its project limit." in body
 
 
-def test_a_read_only_user_sees_no_add_or_archive_and_the_server_refuses_them(signed_in, viewer, refreshed):
+def test_a_read_only_user_sees_add_and_archive_disabled_with_what_grants_them_and_the_server_refuses_them(
+        signed_in, viewer, refreshed):
+    from erpsync.companies.permissions import IMPORT_REQUIREMENT, MANAGE_REQUIREMENT
+
     client = signed_in(viewer)
     body = client.get(JOBS).content.decode()
-    assert ">Add</button>" not in body and "✕ Archive" not in body and "Read-only" in body
+    assert 'class="primary" disabled aria-describedby="why-add-' in body and IMPORT_REQUIREMENT in body
+    assert 'disabled aria-describedby="why-archive-' in body and MANAGE_REQUIREMENT in body
+    assert 'form="add-' in body and "disabled>" in body  # the template picker too
     job = StagedJob.objects.get()
     assert client.post(add_url(job), {"template": "none"}).status_code == 403
     assert client.post(reverse("erp:job_archive", args=[job.pk])).status_code == 403
@@ -90,8 +95,13 @@ def test_a_read_only_user_sees_no_add_or_archive_and_the_server_refuses_them(sig
 
 
 def test_an_accountant_without_the_create_privilege_is_refused_add(signed_in, accountant, refreshed):
+    from erpsync.companies.permissions import IMPORT_REQUIREMENT
+
     job = StagedJob.objects.get()
-    assert signed_in(accountant).post(add_url(job), {"template": "none"}).status_code == 403
+    client = signed_in(accountant)
+    assert IMPORT_REQUIREMENT in client.get(JOBS).content.decode()  # said beside the disabled Add
+    response = client.post(add_url(job), {"template": "none"})
+    assert response.status_code == 403 and IMPORT_REQUIREMENT in response.content.decode()  # in the same words
 
 
 def test_another_companys_job_answers_404(signed_in, outsider, refreshed):
