@@ -90,7 +90,7 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
         report(1, 3, "Creating project")
         try:
             with transaction.atomic():
-                project, created = _create(job, template, user, transactions, sub_job_codes, procore_template_id)
+                project, created, made = _create(job, template, user, transactions, sub_job_codes, procore_template_id)
         except IntegrityError:
             # A concurrent import of the same job won the race; ours changed nothing.
             job.refresh_from_db()
@@ -100,7 +100,7 @@ def erp_job_import(*, job: StagedJob, template: ProjectTemplate | None, user, pr
                 return job.project
             raise
         run.project = project
-        run.counts = {"created": created, "cost_transactions": len(transactions)}
+        run.counts = {"created": created, **made} if created else {"created": False}
         report(3, 3, "Done")
     if created and ProcoreConnection.objects.filter(company=company).exists():
         procore_publish_enqueue(job=job)
@@ -113,7 +113,7 @@ def _create(job: StagedJob, template, user, transactions, sub_job_codes, procore
     Company.objects.select_for_update(no_key=True).get(pk=job.company_id)
     job = StagedJob.objects.select_for_update(of=("self",)).select_related("connection", "company").get(pk=job.pk)
     if job.status == StagedJobStatus.SYNCED and job.project_id:
-        return job.project, False
+        return job.project, False, {}
     if job.status == StagedJobStatus.ARCHIVED:
         raise ImportBlocked(f"Job {job.job_code} is archived; restore it before adding it.")
     problems = erp_job_validate(job=job)
@@ -180,7 +180,7 @@ def _create(job: StagedJob, template, user, transactions, sub_job_codes, procore
         company=company, actor=user, action="erp_job.imported", obj=project,
         after={"erp_job": job.job_code, "template": template.name if template else None, **counts},
     )
-    return project, True
+    return project, True, counts
 
 
 def _cost_types_for(project, job, category_codes: set[str]) -> dict[str, CostType]:

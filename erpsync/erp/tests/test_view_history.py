@@ -21,7 +21,8 @@ def test_it_shows_runs_newest_first_with_failures_in_plain_words(signed_in, view
     runs = runs_table(body)
     assert runs.index("Failed") < runs.index("Succeeded")
     assert "jcjob.csv row 2, field JobStartDate: &#x27;someday&#x27; is not a date (expected YYYY-MM-DD)." in body
-    assert "erp_job.archived" in body and "status: ready → archived" in body
+    assert "erp_job.archived" not in body and "status: ready" not in body
+    assert 'Archived job <a href="/erp/history/?job=24001">24001</a>.' in body
 
 
 def test_it_filters_by_kind_and_outcome(signed_in, viewer, refreshed):
@@ -31,3 +32,24 @@ def test_it_filters_by_kind_and_outcome(signed_in, viewer, refreshed):
     assert "Timeout reading costs" in runs_table(failed) and "Succeeded" not in runs_table(failed)
     refreshes = client.get(reverse("erp:history"), {"kind": "refresh"}).content.decode()
     assert "Timeout reading costs" not in runs_table(refreshes) and "Succeeded" in runs_table(refreshes)
+
+
+def test_runs_and_changes_read_as_sentences_and_filter_by_job(signed_in, viewer, pm, connection, export):
+    from erpsync.erp.services import erp_job_import
+
+    export.standard_job("24002", "Second").write()
+    erp_refresh(connection=connection)
+    erp_job_import(job=StagedJob.objects.get(job_code="24001"), template=None, user=pm)
+    erp_job_archive(job=StagedJob.objects.get(job_code="24002"), user=pm)
+    body = signed_in(viewer).get(reverse("erp:history")).content.decode()
+    assert "Read everything from CMiC: 2 jobs (2 new, 0 changed), 6 cost codes, 6 budget lines." in body
+    assert ('Added <a href="/erp/history/?job=24001">24001</a> as project <a href="/projects/') in body
+    assert "with 3 cost codes, 3 budget lines and 3 cost transactions." in body
+    assert '2 new jobs came in from CMiC: <a href="/erp/history/?job=24001">24001</a>, <a href="/erp/history/?job=24002">24002</a>.' in body
+    for raw in ("created: True", "incremental", "erp_job.imported", "['", "cost_transactions"):
+        assert raw not in body, raw
+    only = signed_in(viewer).get(reverse("erp:history"), {"job": "24002"}).content.decode()
+    assert "Showing what happened to job 24002." in only
+    assert "Archived job" in only and "as project" not in only
+    assert "2 new jobs came in" in only  # when it arrived
+    assert "2 new jobs came in" not in signed_in(viewer).get(reverse("erp:history"), {"job": "2400"}).content.decode()
