@@ -29,7 +29,8 @@ def test_a_project_manager_adds_a_cmic_job_as_a_project(demo, sign_in, screensho
     row = job_row(page, "25102")
     expect(page.get_by_role("columnheader", name="CMiC ID")).to_be_visible()
     job = StagedJob.objects.get(job_code="25102")
-    expect(row.locator("td").nth(1)).to_contain_text(job.name)
+    expect(row.locator("td").nth(1)).to_have_text("Ready")
+    expect(row.locator("td").nth(2)).to_contain_text(job.name)
     # Pick a project template, then Add.
     row.get_by_label("Project template for 25102").select_option(label="Healthcare")
     row.get_by_role("button", name="Add").click()

@@ -169,6 +169,16 @@ class StagedJob(models.Model):
         return f"{self.job_code} {self.name}"
 
     @property
+    def badge(self) -> tuple[str, str]:
+        """Where the job stands, for the eye: (style, words)."""
+        if self.status == StagedJobStatus.READY:
+            return ("blocked", "Blocked") if self.problems else ("ready", "Ready")
+        if self.status == StagedJobStatus.ARCHIVED:
+            return ("archived", "Archived")
+        return {PublishStatus.PUBLISHING: ("running", "Publishing"), PublishStatus.FAILED: ("failed", "Publish failed"),
+                PublishStatus.INTERRUPTED: ("interrupted", "Interrupted")}.get(self.publish_status, ("synced", "Synced"))
+
+    @property
     def is_sub_job(self) -> bool:
         return bool(self.controlling_code)
 
