@@ -41,9 +41,17 @@ def _audit(action: str, username: str, after: dict) -> None:
 
 @receiver(user_locked_out)
 def record_lockout(sender, request, username, ip_address, **kwargs):
-    """Each lockout once (axes signals again for every attempt while it lasts)."""
+    """Each lockout once (axes signals again for every attempt while it lasts); the user's only when their name is locked."""
+    from axes.models import AccessAttempt
+    from django.db.models import Sum
+
     from erpsync.erp.models import AuditEvent
 
+    failures = AccessAttempt.objects.filter(username=username).aggregate(n=Sum("failures_since_start"))["n"] or 0
+    if not username or failures < settings.AXES_FAILURE_LIMIT:  # the address is locked, not this user name
+        log.warning("Sign-ins from address %s locked out for %s minutes.", ip_address,
+                    int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+        return
     last = (AuditEvent.objects.filter(action__in=["user.locked_out", "user.unlocked"], object_repr=username or "")
             .order_by("-created_at").first())
     if last and last.action == "user.locked_out" and last.created_at >= timezone.now() - settings.AXES_COOLOFF_TIME:
@@ -58,6 +66,7 @@ def login_unlock(*, username: str = "", address: str = "") -> int:
     from axes.utils import reset
 
     cleared = reset(username=username or None, ip=address or None) if (username or address) else 0
-    log.warning("Sign-in lockout ended by an administrator: user name %r, address %r.", username, address)
-    _audit("user.unlocked", username, {"address": address or None, "cleared": cleared})
+    if cleared:
+        log.warning("Sign-in lockout ended by an administrator: user name %r, address %r.", username, address)
+        _audit("user.unlocked", username, {"address": address or None, "cleared": cleared})
     return cleared

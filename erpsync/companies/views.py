@@ -1,5 +1,4 @@
-from django.http import Http404
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -16,5 +15,7 @@ def company_switch(request):
         raise Http404("No such company")
     request.session[SESSION_KEY] = membership.company_id
     target = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-    return redirect(target if safe else "/")
+    # Only a path of this site; never a URL name (redirect() would look one up) or another site.
+    safe = target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                                       require_https=request.is_secure())
+    return HttpResponseRedirect(target if safe else "/")

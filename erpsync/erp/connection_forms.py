@@ -1,6 +1,8 @@
 """The settings of each connector kind, validated in one place for the web page and the command."""
 
+import ipaddress
 import json
+from urllib.parse import urlsplit
 
 from django import forms
 
@@ -8,6 +10,7 @@ from erpsync.connectors import registry
 from erpsync.connectors.cmic.client import MAX_PAGE
 from erpsync.connectors.base import ConnectorError
 from erpsync.connectors.cmic.mapping import mapping_problems
+from erpsync.connectors.cmic.pages import json_loads
 from erpsync.connectors.files.source import encoding_of
 from erpsync.connectors.cmic.source import PARALLEL_REQUESTS
 
@@ -23,9 +26,9 @@ class JsonField(forms.CharField):
         if not value:
             return {}
         try:
-            parsed = json.loads(value)
+            parsed = json_loads(value)
         except ValueError as exc:
-            raise forms.ValidationError(f"This is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).") from None
+            raise forms.ValidationError(f"This is not valid JSON ({exc}).") from None
         if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
             raise forms.ValidationError('Give an object per resource, e.g. {"jobs": {"name": "JobTitle"}}.')
         return parsed
@@ -42,7 +45,31 @@ class CompanyCodesField(forms.CharField):
         codes = [c.strip() for c in super().to_python(value).split(",") if c.strip()]
         if not codes:
             raise forms.ValidationError("Name at least one CMiC company code.")
+        bad = [c for c in codes if len(c) > 20 or not c.isprintable()]
+        if bad:
+            raise forms.ValidationError(f"A CMiC company code has at most 20 visible characters: {bad[0][:30]!r} is not one.")
         return codes
+
+
+class ServiceUrlField(forms.URLField):
+    """An address erpsync calls: no user or password in it (those are secrets), no link-local address (cloud metadata)."""
+
+    def to_python(self, value):
+        url = super().to_python(value)
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            raise forms.ValidationError("Leave the user name and password out of the address; give them in their own fields, "
+                                        "where they are kept encrypted.")
+        try:
+            address = ipaddress.ip_address(parts.hostname.strip("[]"))
+        except ValueError:
+            return url  # a host name
+        if address.is_link_local or address.is_multicast or address.is_unspecified:
+            raise forms.ValidationError("That address is not a server erpsync may call (it is link-local, such as a cloud "
+                                        "metadata service).")
+        return url
 
 
 ATTRIBUTES_HELP = ('Attribute names of your tenant where they differ, e.g. {"jobs": {"status": "JobStatus"}}; '
@@ -82,14 +109,14 @@ class FilesConnectionForm(forms.Form):
 
 class CmicConnectionForm(forms.Form):
     name = forms.CharField(max_length=120)
-    base_url = forms.URLField(label="Base URL", help_text="e.g. https://atlas-api.cmiccloud.com", assume_scheme="https")
+    base_url = ServiceUrlField(label="Base URL", help_text="e.g. https://atlas-api.cmiccloud.com", assume_scheme="https")
     environment = forms.CharField(max_length=60, help_text="e.g. cmicprod or cmictest")
     company_codes = CompanyCodesField()
     auth = forms.ChoiceField(label="Authentication", choices=[("basic", "API user and password"), ("oauth", "OAuth 2 client credentials")])
     client_id = forms.CharField(label="CMiC client id", max_length=60, required=False, help_text="Basic: the part before || in CLIENTID||USERID")
     user_id = forms.CharField(label="API user", max_length=60, required=False)
     password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False)
-    token_url = forms.URLField(label="Token URL", required=False, assume_scheme="https")
+    token_url = ServiceUrlField(label="Token URL", required=False, assume_scheme="https")
     oauth_client_id = forms.CharField(label="OAuth client id", max_length=200, required=False)
     client_secret = forms.CharField(label="OAuth client secret", widget=forms.PasswordInput(render_value=False), required=False)
     scope = forms.CharField(max_length=300, required=False)

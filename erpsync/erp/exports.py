@@ -26,6 +26,6 @@ def export_folder(company, folder: str) -> Path:
         if target.is_relative_to(base):
             return target
     raise ConnectorError(
-        f"The export folder must be inside {base}{'/' if not str(base).endswith('/') else ''}, this company's folder "
-        "for export files (a folder name there, or a path inside it)."
+        f"The export folder must be inside this company's folder for export files ({company.slug}/ in the server's "
+        "export root): name a folder there."
     )

@@ -40,9 +40,10 @@ class ErpConnection(models.Model):
         """The connection's Source; a files connection reads only inside its company's export folder."""
         settings = dict(self.settings)
         if self.kind == "cmic_files":
-            from erpsync.erp.exports import export_folder
+            from erpsync.erp.exports import company_export_folder, export_folder
 
             settings["folder"] = str(export_folder(self.company, settings.get("folder", "")))
+            settings["confined_to"] = str(company_export_folder(self.company))
         return registry.source_class(self.kind)(**settings, **self.get_secrets())
 
 

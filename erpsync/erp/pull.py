@@ -143,15 +143,19 @@ class Pull:
 
     # --- checking --------------------------------------------------------------------------
 
-    def check_rows(self, connection_id: int) -> None:
-        """Refuse a pull that cannot be staged as a whole, naming the first place at fault."""
+    def check_rows(self, connection_id: int, *, full: bool) -> None:
+        """Refuse a pull that cannot be staged as a whole, naming the first place at fault.
+
+        A full pull must list every job its phases belong to; an incremental one may bring phases of a
+        job staged before (whose own row did not change).
+        """
         for resource in self.resources:
             self._refuse_repeats(resource)
+        staged = "" if full else f"""AND NOT EXISTS (SELECT 1 FROM {STAGED_JOB} s WHERE s.connection_id = %s
+                              AND s.erp_company_code = c.company AND s.job_code = c.job)"""
         orphan = _first(f"""SELECT c.code, c.job, c.place FROM pull_codes c
-            WHERE NOT EXISTS (SELECT 1 FROM pull_jobs j WHERE j.company = c.company AND j.job = c.job)
-              AND NOT EXISTS (SELECT 1 FROM {STAGED_JOB} s WHERE s.connection_id = %s AND s.erp_company_code = c.company
-                              AND s.job_code = c.job)
-            ORDER BY c.seq""", [connection_id])
+            WHERE NOT EXISTS (SELECT 1 FROM pull_jobs j WHERE j.company = c.company AND j.job = c.job) {staged}
+            ORDER BY c.seq""", [] if full else [connection_id])
         if orphan:
             raise ConnectorError(f"{orphan[2]}: cost code {orphan[0]} belongs to job {orphan[1]}, which the jobs list does not have.")
         unknown = _first("""SELECT l.category, l.place FROM pull_lines l

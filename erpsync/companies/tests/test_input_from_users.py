@@ -7,7 +7,8 @@ from erpsync.companies.context import SESSION_KEY
 from erpsync.companies.models import AccessLevel, Membership
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/erp/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/erp/", "/\\evil.example", "javascript:alert(1)",
+                                    "foo", "logout", "erp:settings", "erp/jobs/"])
 def test_switching_company_never_redirects_off_the_site(signed_in, admin, other_company, target):
     Membership.objects.create(user=admin, company=other_company, erp_level=AccessLevel.ADMIN)
     client = signed_in(admin)

@@ -50,11 +50,23 @@ def test_the_user_name_is_locked_from_every_address(client, admin, limit):
     assert sign_in(client, "admin", "pw-admin", address="10.9.9.9").status_code == 429
 
 
-def test_an_address_trying_many_user_names_is_locked_for_all_of_them(client, admin, pm, limit):
+def test_an_address_trying_many_user_names_is_locked_for_all_of_them(client, admin, pm, limit, company):
     for n in range(limit):
         sign_in(client, f"guess{n}", "wrong", address="10.6.6.6")
     assert sign_in(client, "pm", "pw-pm", address="10.6.6.6").status_code == 429
     assert signed_in(sign_in(client, "pm", "pw-pm", address="10.0.0.2"))  # others are not held up
+    assert not AuditEvent.objects.filter(action="user.locked_out").exists()  # pm never typed a wrong password
+
+
+def test_unlocking_what_is_not_locked_says_so_and_records_nothing(admin, company):
+    from django.core.management import CommandError
+
+    out = io.StringIO()
+    call_command("login_unlock", "admin", stdout=out)
+    assert "User name admin was not locked out; nothing to do." in out.getvalue()
+    assert not AuditEvent.objects.filter(action="user.unlocked").exists()
+    with pytest.raises(CommandError, match="'not-an-ip' is not an IP address"):
+        call_command("login_unlock", "admin", "--address", "not-an-ip")
 
 
 def test_an_administrator_unlocks_a_user_name_and_it_is_audited(client, admin, company, limit):

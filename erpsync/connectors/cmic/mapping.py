@@ -180,8 +180,9 @@ def mapping_problems(overrides: Mapping) -> list[str]:
             elif attribute is None and name not in optional:
                 problems.append(f"{entity}: {name} is required and cannot be null; only "
                                 f"{', '.join(optional) or 'none'} may be.")
-            elif attribute is not None and (not isinstance(attribute, str) or not attribute.strip()):
-                problems.append(f"{entity}: {name} must be an attribute name or null.")
+            elif attribute is not None and (not isinstance(attribute, str) or not attribute.strip() or len(attribute) > 100
+                                            or not attribute.isprintable()):
+                problems.append(f"{entity}: {name} must be an attribute name (up to 100 printable characters) or null.")
     return problems
 
 

@@ -24,6 +24,12 @@ def json_loads(text: str | bytes):
         return json.loads(text, parse_float=Decimal, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise ValueError(f"line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError("lists or objects are nested too deeply") from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # Python's limit on the length of an integer
+            raise ValueError("a number has thousands of digits") from None
+        raise
 
 
 def envelope_items(body: bytes, name: str, offset: int) -> tuple[list, bool]:

@@ -33,12 +33,16 @@ from erpsync.projects.amounts import MONEY, PERCENT, QUANTITY
 
 TOP_LEVEL = "ALL"  # CMiC's controlling code for a control job or a top-level phase
 
-_NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # tab, line feed and carriage return are text
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,234,567.89
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+# Every value is one line of text: control characters (C0 and C1, a tab or line break among them), line and
+# paragraph separators, bidirectional overrides and non-characters are refused.
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff"
+_NO_CONTROL = f"^[^{_CONTROLS}]*$"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_GROUPED = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")  # 1,234,567.89
+_PLAIN_NUMBER = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?\s*$"  # ASCII digits only
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 _BLANK = r"^\s*$"
-_FLAG = r"^(?i:y|n|yes|no|true|false|1|0)$"
+_FLAG = r"^\s*[YNyn]\s*$"
 
 # Most values are checked by pydantic-core itself (no Python call per value): refreshes read
 # hundreds of thousands of items. Python runs only for the rarer spellings (an empty amount,
@@ -99,6 +103,7 @@ def Parent(max_length: int):
 
 
 def _normalized_number(value: str, required: bool) -> str:
+    """The rarer spellings of an amount: empty, or with thousands separators; anything else that is not a number is refused."""
     text = value.strip()
     if text == "":
         if required:
@@ -106,28 +111,39 @@ def _normalized_number(value: str, required: bool) -> str:
         return "0"
     if _GROUPED.match(text):
         return text.replace(",", "")
+    if re.match(_PLAIN_NUMBER, text):
+        return text  # a plain number the constraints refused: they say why
     if "," in text:
         raise PydanticCustomError("not_number", "{value} is not a number (a comma may only separate thousands)",
                                   {"value": shown(text)})
-    return text
+    raise PydanticCustomError("not_number", "{value} is not a number", {"value": shown(text)})
 
 
-def Amount(max_digits: int, decimal_places: int, *, required: bool = False):
-    """An exact decimal: a JSON number, or text; `1,234.50` is read, `1,5` refused; empty is 0 unless required."""
-    number = cs.decimal_schema(max_digits=max_digits, decimal_places=decimal_places, allow_inf_nan=False)
-    spelled = cs.chain_schema([
-        cs.str_schema(strict=True),
-        cs.no_info_plain_validator_function(lambda text: _normalized_number(text, required)),
-        number,
-    ])
-    choices = [number, spelled] if required else [number, spelled, cs.chain_schema([cs.none_schema(), _always(ZERO)])]
+def Amount(max_digits: int, decimal_places: int, *, required: bool = False, ge: int | None = None, le: int | None = None):
+    """An exact decimal: a JSON number, or text; `1,234.50` is read, `1,5` refused; empty is 0 unless required.
+
+    At most decimal_places after the point and max_digits in all (no rounding, ever); ge/le bound the value.
+    """
+    limit = Decimal(10) ** (max_digits - decimal_places)
+    bounds = {"ge": ge, "le": le} if ge is not None or le is not None else {"gt": -limit, "lt": limit}
+    number = cs.decimal_schema(decimal_places=decimal_places, allow_inf_nan=False, **bounds)
+    choices = [
+        cs.chain_schema([cs.str_schema(strict=True, pattern=_PLAIN_NUMBER), number]),  # CSV: text such as 1234.50
+        cs.decimal_schema(strict=True, decimal_places=decimal_places, allow_inf_nan=False, **bounds),  # JSON numbers
+        cs.chain_schema([cs.int_schema(strict=True), number]),
+        cs.chain_schema([cs.float_schema(strict=True), cs.no_info_plain_validator_function(lambda f: Decimal(repr(f))), number]),
+        cs.chain_schema([cs.str_schema(strict=True), cs.no_info_plain_validator_function(
+            lambda text: _normalized_number(text, required)), number]),
+    ]
+    if not required:
+        choices.append(cs.chain_schema([cs.none_schema(), _always(ZERO)]))
     return _type(cs.union_schema(choices, mode="left_to_right"), ZERO, needs_value=required)
 
 
 Money = Amount(MONEY["max_digits"], MONEY["decimal_places"])
 RequiredMoney = Amount(MONEY["max_digits"], MONEY["decimal_places"], required=True)
 Quantity = Amount(QUANTITY["max_digits"], QUANTITY["decimal_places"])
-Percent = Amount(PERCENT["max_digits"], PERCENT["decimal_places"])
+Percent = Amount(PERCENT["max_digits"], PERCENT["decimal_places"], ge=0, le=100)
 
 RequiredDate = _type(cs.custom_error_schema(
     cs.chain_schema([cs.str_schema(strict=True, strip_whitespace=True, pattern=_ISO_DATE), cs.date_schema()]),
@@ -150,7 +166,8 @@ DEFAULTS[Timestamp] = None
 
 Flag = _type(cs.custom_error_schema(cs.union_schema([
     cs.bool_schema(strict=True),
-    cs.chain_schema([cs.str_schema(strict=True, strip_whitespace=True, pattern=_FLAG), cs.bool_schema()]),
+    cs.chain_schema([cs.str_schema(strict=True, pattern=_FLAG), cs.no_info_plain_validator_function(
+        lambda text: text.strip().upper() == "Y")]),
     cs.chain_schema([cs.str_schema(strict=True, pattern=_BLANK), _always(True)]),
     cs.chain_schema([cs.none_schema(), _always(True)]),
 ], mode="left_to_right"), "not_flag", custom_error_message="not a Y/N flag"), True)
@@ -174,32 +191,49 @@ def shown(value: Any, limit: int = 40) -> str:
 
 
 _OURS = {"value_required", "not_number", "not_date", "not_timestamp", "not_flag"}
+_CONSTRAINTS = ("decimal_max_places", "decimal_max_digits", "decimal_whole_digits", "less_than", "greater_than",
+                "less_than_equal", "greater_than_equal")
 
 
 def problem_of(errors: list[dict]) -> str:
     """What is wrong with one attribute's value, in words, from pydantic's errors about it.
 
-    A value that several spellings were tried against has an error for each; the most telling one is said.
+    A value that several spellings were tried against has an error for each; the most telling one is said:
+    a broken constraint (too many decimals, too large), then our own words, then the rest.
     """
-    error = next((e for e in errors if e["type"] in _OURS), None) or next(
-        (e for e in errors if e["type"] not in ("none_required", "string_type", "decimal_parsing")), errors[0])
+    error = (next((e for e in errors if e["type"] in _CONSTRAINTS), None) or next((e for e in errors if e["type"] in _OURS), None)
+             or next((e for e in errors if e["type"] not in ("none_required", "string_type", "decimal_parsing", "decimal_type",
+                                                               "int_type", "float_type", "string_pattern_mismatch")), None)
+             or next((e for e in errors if e["type"] == "string_pattern_mismatch"), errors[0]))
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     if value is None or (type(value) is str and not value.strip()):
         return "a value is required"
-    if kind in ("string_type", "decimal_type", "bool_type") or (kind in _OURS - {"value_required"} and type(value) is not str):
-        wanted = {"string_type": "text", "decimal_type": "a number", "not_number": "a number", "not_date": "a date",
+    kinds = {e["type"] for e in errors}
+    if type(value) is not str and kinds <= {"string_type", "none_required", "is_instance_of", "decimal_type", "int_type",
+                                            "float_type", "bool_type"}:
+        wanted = "a number" if kinds & {"is_instance_of", "decimal_type", "int_type", "float_type"} else "text"
+        return f"{shown(value)} is {kind_of(value)}, not {wanted}"
+    if kind in ("string_type", "decimal_type", "bool_type", "int_type") or (
+            kind in _OURS - {"value_required"} and type(value) is not str):
+        wanted = {"not_number": "a number", "decimal_type": "a number", "int_type": "a number", "not_date": "a date",
                   "not_timestamp": "a date and time", "not_flag": "a Y/N flag"}.get(kind, "text")
         return f"{shown(value)} is {kind_of(value)}, not {wanted}"
     if kind in ("string_too_long", "too_long"):
         return f"{shown(value)} is {len(value)} characters long; at most {ctx['max_length']} fit"
+    if kind == "string_unicode":
+        return "the value holds a character that is not valid text"
     if kind == "string_pattern_mismatch":
         control = _CONTROL.search(value)
         if control:
-            return f"the value contains the control character U+{ord(control.group()):04X} at position {control.start() + 1}"
+            return (f"the value contains the invisible character U+{ord(control.group()):04X} at position {control.start() + 1}; "
+                    "a value must be one line of visible text")
+        return f"{shown(value)} is not a number"
     if kind == "decimal_max_places":
         return f"{shown(value)} has more than {ctx['decimal_places']} decimal places, which would be rounded"
-    if kind in ("decimal_max_digits", "decimal_whole_digits"):
+    if kind in ("decimal_max_digits", "decimal_whole_digits", "less_than", "greater_than"):
         return f"{shown(value)} is too large to store exactly"
+    if kind in ("less_than_equal", "greater_than_equal"):
+        return f"{shown(value)} is not between 0 and 100" if "ge" in ctx or "le" in ctx else f"{shown(value)} is out of range"
     if kind in ("decimal_parsing", "finite_number"):
         return f"{shown(value)} is not a number"
     if kind == "not_date" or kind.startswith("date"):

@@ -30,8 +30,14 @@ class CmicExportSource:
     supports_since = False
 
     def __init__(self, *, folder: str, encoding: str = "", attributes: Mapping | None = None,
-                 company_codes: list[str] | None = None, **_ignored):
+                 company_codes: list[str] | None = None, confined_to: str = "", **_ignored):
         self.folder = Path(folder)
+        # Files are read only where their real path lies inside this folder (the company's export folder):
+        # a file that is a link leading out is refused like a folder outside.
+        self.confined_to = Path(confined_to).resolve() if confined_to else None
+        # How messages name the folder: from the company's folder on, never the server's own path.
+        self.shown = (f"{self.confined_to.name}/{self.folder.resolve().relative_to(self.confined_to)}".removesuffix("/.")
+                      if self.confined_to and self.folder.resolve().is_relative_to(self.confined_to) else str(self.folder))
         # A folder may hold several companies' rows: only these are read (None, for folders set up before: all).
         self.company_codes = set(company_codes) if company_codes else None
         self.encoding = encoding_of(encoding)
@@ -41,7 +47,7 @@ class CmicExportSource:
 
     def check(self) -> list[CheckResult]:
         if not self.folder.is_dir():
-            return [CheckResult("export folder", False, f"The folder {self.folder} does not exist.")]
+            return [CheckResult("export folder", False, f"The folder {self.shown} does not exist.")]
         results = []
         for entity, resource in RESOURCES.items():
             try:
@@ -84,15 +90,19 @@ class CmicExportSource:
 
     def _path(self, entity: str) -> Path | None:
         if not self.folder.is_dir():
-            raise ConnectorError(f"The export folder {self.folder} does not exist.")
+            raise ConnectorError(f"The export folder {self.shown} does not exist.")
         name = RESOURCES[entity].name
-        found = [p for p in (self.folder / f"{name}.csv", self.folder / f"{name}.json") if p.exists()]
+        found = [p for p in (self.folder / f"{name}.csv", self.folder / f"{name}.json") if p.is_symlink() or p.exists()]
+        for path in found:
+            if self.confined_to and not path.resolve().is_relative_to(self.confined_to):
+                raise ConnectorError(f"{path.name} is a link that leads outside this company's export folder; "
+                                     "put the file itself in the folder.")
         if len(found) == 2:
             raise ConnectorError(f"The export folder has both {name}.csv and {name}.json; keep one.")
         if not found:
             if entity in OPTIONAL_ENTITIES:
                 return None
-            raise ConnectorError(f"The export folder {self.folder} has no {name}.csv or {name}.json.")
+            raise ConnectorError(f"The export folder {self.shown} has no {name}.csv or {name}.json.")
         return found[0]
 
     def _text(self, path: Path) -> str:
@@ -175,6 +185,8 @@ def encoding_of(name: str) -> str:
         return DEFAULT_ENCODING
     try:
         codec = codecs.lookup(name.strip())
-    except LookupError:
-        raise ConnectorError(f"The encoding {name.strip()!r} is not known; use a name such as utf-8, cp1252 or latin-1.") from None
+        "erpsync".encode(codec.name).decode(codec.name)  # a text encoding (not rot13, hex, zip, …) that can read text
+    except (LookupError, UnicodeError, ValueError):
+        raise ConnectorError(f"The encoding {name.strip()!r} is not a text encoding erpsync knows; use a name such as utf-8, "
+                             "cp1252 or latin-1.") from None
     return DEFAULT_ENCODING if codec.name in ("utf-8", "utf-8-sig") else codec.name

@@ -83,7 +83,7 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
         counts = {"jobs": pull.jobs.table.loaded, "cost_codes": pull.codes.table.loaded,
                   "budget_lines": pull.lines.table.loaded, "cost_types": pull.cost_types.table.loaded}
         report(1, 4, "Checking")
-        pull.check_rows(connection.pk)
+        pull.check_rows(connection.pk, full=since is None)
         if since is not None:  # the jobs it touches keep the staged phases and job categories it does not replace
             pull.keep_staged(_staged_documents(connection, pull.jobs_with_structure()))
         pull.check_phases()

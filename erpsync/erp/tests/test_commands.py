@@ -92,3 +92,15 @@ def test_erp_jobs_shows_an_added_job_with_its_project_not_what_would_block_addin
     run("erp_refresh")
     text = run("erp_jobs", "--status", "synced")
     assert "project 24001" in text and "blocked" not in text and "no cost type" not in text
+
+
+def test_a_job_code_two_connections_stage_is_picked_by_connection(connection, export, company, pm):
+    from erpsync.erp.models import ErpConnection
+
+    run("erp_refresh")
+    ErpConnection.objects.create(company=company, name="Second", kind="cmic_files", settings={"folder": export.folder.name})
+    run("erp_refresh", "--connection", "Second")
+    with pytest.raises(CommandError, match="exists in more than one ERP company or connection; name the connection with --connection"):
+        run("erp_import", "24001", "--user", "pm", "--no-template")
+    assert "Job 24001 is project 24001" in run("erp_import", "24001", "--user", "pm", "--no-template", "--connection", "Second")
+    assert StagedJob.objects.get(connection__name="Second", job_code="24001").status == StagedJobStatus.SYNCED

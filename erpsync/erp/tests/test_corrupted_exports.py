@@ -175,6 +175,20 @@ CORRUPTIONS = [
      ["jcjobcostcodes.csv row 3", "99999"]),
     ("category that does not exist", lambda c: c.cell("jcjobcategory", 2, "JcatCode", "9999"), ["jcjobcategory.csv row 2", "9999"]),
     ("no jobs file", lambda c: (c.folder / "jcjob.csv").unlink(), ["jcjob.csv"]),
+    ("a jobs file with no jobs", lambda c: c.edit("jcjob", lambda h, rows: rows.clear()),
+     ["jcjobcostcodes.csv row 2", "which the jobs list does not have"]),
+    ("a job missing from the jobs file", lambda c: c.edit("jcjob", lambda h, rows: rows.pop(0)),
+     ["jcjobcostcodes.csv row 2", "25101", "which the jobs list does not have"]),
+    ("underscores in an amount", lambda c: c.cell("jcjobcategory", 2, "JcatOrigBudgetAmt", "1_000"), ["jcjobcategory.csv row 2", "'1_000' is not a number"]),
+    ("Arabic-Indic digits", lambda c: c.cell("jcjobcategory", 2, "JcatOrigBudgetAmt", "\u0665"), ["jcjobcategory.csv row 2", "is not a number"]),
+    ("full-width digits", lambda c: c.cell("jcjobcategory", 2, "JcatCommittedAmt", "\uff15"), ["jcjobcategory.csv row 2", "is not a number"]),
+    ("percent over 100", lambda c: c.cell("jcjobcategory", 2, "JcatPctComplete", "101"), ["jcjobcategory.csv row 2", "not between 0 and 100"]),
+    ("negative percent", lambda c: c.cell("jcjobcategory", 2, "JcatPctComplete", "-1"), ["jcjobcategory.csv row 2", "not between 0 and 100"]),
+    ("Yes as a flag", lambda c: c.cell("jcjobcostcodes", 3, "GjjpActiveFlag", "Yes"), ["jcjobcostcodes.csv row 3", "not a Y/N flag"]),
+    ("a tab in a name", lambda c: c.cell("jcjob", 3, "JobName", "Site\tWork"), ["jcjob.csv row 3", "U+0009"]),
+    ("a line break in a name", lambda c: c.cell("jcjob", 3, "JobName", "Site\nWork"), ["jcjob.csv row", "U+000A"]),
+    ("a C1 control in a name", lambda c: c.cell("jcjob", 3, "JobName", "Site\x85Work"), ["jcjob.csv row 3", "U+0085"]),
+    ("a right-to-left override", lambda c: c.cell("jcjob", 3, "JobName", "Site\u202eWork"), ["jcjob.csv row 3", "U+202E"]),
     ("empty file", lambda c: c.raw("jcjobcostcodes", lambda b: b""), ["jcjobcostcodes.csv", "empty"]),
     # JSON exports
     ("JSON: a list as a name", lambda c: c.as_json("jcjob", lambda items: items[1].update(JobName=["x", "y"])),
@@ -198,6 +212,16 @@ CORRUPTIONS = [
      ["jcjob.json item 2", "not an object"]),
     ("JSON: cut short", lambda c: c.as_json("jcjobcostcodes").raw("jcjobcostcodes", lambda b: b[:-40]),
      ["jcjobcostcodes.json", "not valid JSON"]),
+    ("JSON: nested a hundred thousand deep", lambda c: c.as_json("jcjob").raw(
+        "jcjob", lambda b: b'{"items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"), ["jcjob.json", "nested too deeply"]),
+    ("JSON: a number of five thousand digits", lambda c: c.as_json("jcjobcategory").raw(
+        "jcjobcategory", lambda b: b.replace(b'"JcatOrigBudgetAmt": ', b'"JcatOrigBudgetAmt": ' + b"9" * 5000 + b", \"x\": ", 1)),
+     ["jcjobcategory.json", "thousands of digits"]),
+    ("JSON: a lone surrogate in a name", lambda c: c.as_json("jcjob").raw(
+        "jcjob", lambda b: b.replace(b'"JobName": "', b'"JobName": "\\ud800', 1)), ["jcjob.json item 1", "JobName", "not valid text"]),
+    ("JSON: an amount finer than a cent", lambda c: c.as_json("jcjobcategory").raw(
+        "jcjobcategory", lambda b: b.replace(b'"JcatOrigBudgetAmt": ', b'"JcatOrigBudgetAmt": 0.30000000000000004, "y": ', 1)),
+     ["jcjobcategory.json item 1", "JcatOrigBudgetAmt", "more than 2 decimal places"]),
 ]
 
 

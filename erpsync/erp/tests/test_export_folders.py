@@ -59,7 +59,8 @@ def test_every_folder_outside_is_refused_alike_whether_or_not_it_exists(signed_i
     ]
     messages = {folder: refusal(client, folder) for folder in tried}
     assert len(set(messages.values())) == 1, messages
-    assert str((export_root / "acme").resolve()) in next(iter(messages.values()))
+    message = next(iter(messages.values()))
+    assert "acme/" in message and str(export_root) not in message  # the server's own paths are not shown
     assert not ErpConnection.objects.exists()
 
 
@@ -86,5 +87,28 @@ def test_a_connection_test_of_a_folder_outside_says_only_that(signed_in, admin, 
     connection.refresh_from_db()
     assert connection.last_test_ok is False
     assert [r["message"] for r in connection.last_test_report] == [
-        f"The export folder must be inside {(folders['rival'].parent.parent / 'acme').resolve()}/, this company's folder for "
-        "export files (a folder name there, or a path inside it)."]
+        "The export folder must be inside this company's folder for export files (acme/ in the server's export root): "
+        "name a folder there."]
+
+
+@pytest.mark.parametrize("target", ["outside", "missing"])
+def test_a_file_that_is_a_link_leading_out_is_refused_alike_whether_or_not_its_target_exists(company, folders, export, target):
+    export.standard_job().write()
+    secret = folders["elsewhere"] / "secret.csv"
+    if target == "outside":
+        secret.write_text("JobCompCode,JobCode,JobName,JobCtrlCode,JobStatusCode,JobAddress1,JobCity,JobState,JobZip,"
+                          "JobStartDate,JobEndDate\nAC01,1,x,ALL,,,,,,SECRET-VALUE,\n")
+    (export.folder / "jcjob.csv").unlink()
+    (export.folder / "jcjob.csv").symlink_to(secret)
+    connection = ErpConnection.objects.create(company=company, name="Linked", kind="cmic_files", settings={"folder": export.folder.name})
+    with pytest.raises(SourceFailed) as info:
+        erp_refresh(connection=connection)
+    assert info.value.message == ("jcjob.csv is a link that leads outside this company's export folder; put the file itself "
+                                  "in the folder.")
+    assert not StagedJob.objects.exists()
+
+
+def test_messages_name_the_folder_from_the_company_on(company, export):
+    connection = ErpConnection.objects.create(company=company, name="Gone", kind="cmic_files", settings={"folder": "not-there"})
+    with pytest.raises(SourceFailed, match=r"^The export folder acme/not-there does not exist\.$"):
+        erp_refresh(connection=connection)

@@ -31,9 +31,12 @@ def test_a_failed_refresh_says_why_on_the_jobs_page(signed_in, accountant, conne
     assert "The last refresh failed: jcjob.csv is empty. Nothing was changed." in client.get(reverse("erp:jobs")).content.decode()
 
 
-def test_only_accounting_approvers_see_and_may_use_refresh(signed_in, pm, connection):
+def test_only_accounting_approvers_may_use_refresh_and_others_are_told_what_grants_it(signed_in, pm, connection):
+    from erpsync.companies.permissions import REFRESH_REQUIREMENT
+
     client = signed_in(pm)
-    assert "Refresh from CMiC" not in client.get(reverse("erp:jobs")).content.decode()
+    page = client.get(reverse("erp:jobs")).content.decode()
+    assert 'disabled aria-describedby="why-refresh">Refresh from CMiC' in page and REFRESH_REQUIREMENT in page
     assert client.post(reverse("erp:refresh")).status_code == 403
     assert not SyncRun.objects.exists()
 

@@ -8,7 +8,7 @@ from erpsync.companies import permissions
 from erpsync.erp.models import ErpConnection, ErpSettings, ProcoreConnection, ProcoreEnvironment, StagedCostType
 from erpsync.erp.services import erp_connection_save, erp_connection_test, erp_settings_update
 from erpsync.erp.services.settings import procore_connection_save, procore_connection_test
-from erpsync.erp.connection_forms import connection_form, initial_from, secrets_from
+from erpsync.erp.connection_forms import ServiceUrlField, connection_form, initial_from, secrets_from
 from erpsync.connectors import registry
 from erpsync.erp.views.common import erp_page, require
 from erpsync.errors import ApplicationError
@@ -112,8 +112,8 @@ class ProcoreForm(forms.Form):
     procore_company_id = forms.IntegerField(label="Procore company id", min_value=1, max_value=2**63 - 1)
     client_id = forms.CharField(label="Client id", max_length=200)
     client_secret = forms.CharField(label="Client secret", widget=forms.PasswordInput(render_value=False), required=False)
-    base_url = forms.URLField(label="API URL (custom only)", required=False, assume_scheme="https")
-    login_url = forms.URLField(label="Login URL (custom only)", required=False, assume_scheme="https")
+    base_url = ServiceUrlField(label="API URL (custom only)", required=False, assume_scheme="https")
+    login_url = ServiceUrlField(label="Login URL (custom only)", required=False, assume_scheme="https")
 
     def __init__(self, *args, has_secret: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.core.management.base import BaseCommand, CommandError
 
 from erpsync.companies.throttle import login_unlock
@@ -13,6 +15,11 @@ class Command(BaseCommand):
     def handle(self, *args, username="", address="", **options):
         if not (username or address):
             raise CommandError("Name the user name to unlock, or give --address, or both.")
+        if address:
+            try:
+                address = str(ipaddress.ip_address(address.strip()))
+            except ValueError:
+                raise CommandError(f"{address!r} is not an IP address (such as 10.0.0.7 or 2001:db8::7).") from None
         cleared = login_unlock(username=username, address=address)
         who = " and ".join(filter(None, [username and f"user name {username}", address and f"address {address}"]))
         if cleared:

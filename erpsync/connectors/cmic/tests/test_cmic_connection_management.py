@@ -55,6 +55,27 @@ def test_nonsense_is_refused_field_by_field(signed_in, admin, company, fake):
     assert not ErpConnection.objects.exists()
 
 
+@pytest.mark.parametrize("field, value, refusal", [
+    ("base_url", "https://user:hunter2@cmic.example.com", "Leave the user name and password out of the address"),
+    ("base_url", "http://169.254.169.254/latest", "link-local"),
+    ("base_url", "http://[fe80::1]/", "link-local"),
+    ("company_codes", "DB01, " + "X" * 500, "A CMiC company code has at most 20 visible characters"),
+    ("attributes", "[" * 10_000, "This is not valid JSON (lists or objects are nested too deeply)"),
+    ("attributes", '{"jobs": {"name": "Job\\u0000Name"}}', "must be an attribute name (up to 100 printable characters)"),
+])
+def test_settings_that_would_leak_or_reach_where_they_should_not_are_refused(signed_in, admin, company, fake, field, value,
+                                                                               refusal):
+    response = signed_in(admin).post(reverse("erp:connection_new") + "?kind=cmic", form_data(fake, **{field: value}))
+    assert response.status_code == 200 and refusal in response.content.decode().replace("&#x27;", "'")
+    assert not ErpConnection.objects.exists()
+
+
+def test_the_command_refuses_a_setting_it_does_not_know(admin, company, fake):
+    with pytest.raises(CommandError, match="'Password' is not a setting of a CMiC \\(REST API\\) connection; the settings are "):
+        command("add", "Typo", "--user", "admin", "--set", f"base_url={fake.base_url}", "--set", "Password=hunter2")
+    assert not ErpConnection.objects.exists()
+
+
 def test_only_erp_admins_manage_connections(signed_in, pm, company, fake):
     client = signed_in(pm)
     assert client.get(reverse("erp:connection_new")).status_code == 403

@@ -85,9 +85,10 @@ def test_a_byte_that_is_not_utf8_is_refused_naming_file_and_row_never_guessed(ex
     assert "set the connection's encoding" in message
 
 
-def test_an_unknown_encoding_is_refused():
-    with pytest.raises(ConnectorError, match="The encoding 'klingon' is not known"):
-        CmicExportSource(folder="/nonexistent", encoding="klingon")
+@pytest.mark.parametrize("encoding", ["klingon", "rot13", "hex", "base64", "zip", "undefined"])
+def test_an_encoding_that_is_not_a_known_text_encoding_is_refused(encoding):
+    with pytest.raises(ConnectorError, match=f"The encoding '{encoding}' is not a text encoding erpsync knows"):
+        CmicExportSource(folder="/nonexistent", encoding=encoding)
 
 
 def failure(folder) -> str:

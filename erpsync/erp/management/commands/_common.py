@@ -59,12 +59,18 @@ class ErpCommand(BaseCommand):
             )
         return found[0]
 
-    def job(self, company: Company, job_code: str) -> StagedJob:
-        jobs = list(StagedJob.objects.filter(company=company, job_code=job_code).select_related("connection", "company")[:2])
+    def job(self, company: Company, job_code: str, connection_name: str | None = None) -> StagedJob:
+        jobs = StagedJob.objects.filter(company=company, job_code=job_code).select_related("connection", "company")
+        if connection_name:
+            jobs = jobs.filter(connection__name=connection_name)
+        jobs = list(jobs[:2])
         if not jobs:
-            raise CommandError(f"{company.name} has no ERP job {job_code!r}; run manage.py erp_refresh first.")
+            raise CommandError(f"{company.name} has no ERP job {job_code!r}"
+                               f"{f' from the connection {connection_name!r}' if connection_name else ''}; "
+                               "run manage.py erp_refresh first.")
         if len(jobs) > 1:
-            raise CommandError(f"Job code {job_code!r} exists in more than one ERP company or connection.")
+            raise CommandError(f"Job code {job_code!r} exists in more than one ERP company or connection; "
+                               "name the connection with --connection.")
         return jobs[0]
 
     def progress_bar(self):
@@ -94,11 +100,12 @@ class JobStatusCommand(ErpCommand):
         parser.add_argument("job_code")
         parser.add_argument("--user", required=True)
         self.add_company_argument(parser)
+        parser.add_argument("--connection", help="the connection the job comes from (needed when two stage the same job code)")
         self.add_json_argument(parser)
 
     def handle(self, *args, **options):
         user = self.user(options["user"])
-        job = self.job(self.company(options["company"], user), options["job_code"])
+        job = self.job(self.company(options["company"], user), options["job_code"], options["connection"])
         job = type(self).service(job=job, user=user)
         if options["json"]:
             self.print_json({"job_code": job.job_code, "status": job.status})

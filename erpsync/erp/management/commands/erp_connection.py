@@ -57,6 +57,10 @@ class Command(ErpCommand):
             key, sep, value = pair.partition("=")
             if not sep:
                 raise CommandError(f"--set takes KEY=VALUE, not {pair!r}.")
+            known = set(connection_form(kind).fields) - {"name"}
+            if key.strip() not in known:
+                raise CommandError(f"{key.strip()!r} is not a setting of a {registry.LABELS[kind]} connection; "
+                                   f"the settings are {', '.join(sorted(known))}.")
             if key.strip() in registry.SECRET_SETTINGS.get(kind, ()):
                 raise CommandError(f"A {key.strip()} is never given on the command line, where the shell's history and the process "
                                    f"list keep it; use --secret {key.strip()} and type it at the prompt, or pipe it on standard input.")

@@ -13,6 +13,7 @@ class Command(ErpCommand):
         parser.add_argument("job_code")
         parser.add_argument("--user", required=True)
         self.add_company_argument(parser)
+        parser.add_argument("--connection", help="the connection the job comes from (needed when two stage the same job code)")
         self.add_json_argument(parser)
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--template", help="project template name (default: the company's default template)")
@@ -21,7 +22,7 @@ class Command(ErpCommand):
     def handle(self, *args, **options):
         user = self.user(options["user"])
         company = self.company(options["company"], user)
-        job = self.job(company, options["job_code"])
+        job = self.job(company, options["job_code"], options["connection"])
         if options["no_template"]:
             template = None
         elif options["template"]:
