@@ -134,6 +134,11 @@ class CmicConnectionForm(forms.Form):
     def __init__(self, *args, stored_secrets: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.stored_secrets = stored_secrets or {}
+        # Each authentication's own fields are shown only while it is chosen (the stylesheet hides the others).
+        for name in ("client_id", "user_id", "password"):
+            self.fields[name].shown_for = "auth-basic"
+        for name in ("token_url", "oauth_client_id", "client_secret", "scope"):
+            self.fields[name].shown_for = "auth-oauth"
         for name in self.secret_fields:
             if self.stored_secrets.get(name):
                 self.fields[name].help_text = KEEP

@@ -118,6 +118,8 @@ class ProcoreForm(forms.Form):
     def __init__(self, *args, has_secret: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.has_secret = has_secret
+        for name in ("base_url", "login_url"):  # shown only while Custom URLs is chosen (the stylesheet hides them)
+            self.fields[name].shown_for = "environment-custom"
         if has_secret:
             self.fields["client_secret"].help_text = "Stored; leave empty to keep it."
 
