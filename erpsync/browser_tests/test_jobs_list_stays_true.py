@@ -25,6 +25,7 @@ def test_counts_and_the_empty_state_follow_every_swap(demo, sign_in):
     page.once("dialog", lambda dialog: dialog.accept())
     row(page, "25103").get_by_role("link", name="Archive job 25103").click()
     expect(page.locator("#messages")).to_contain_text("Job 25103 was archived")
+    expect(page.locator("#messages p")).to_be_focused()  # a keyboard or screen-reader user lands on what happened
     expect(count(page, "Ready to Import")).to_have_text(str(ready - 1))
     expect(count(page, "Archived")).to_have_text("1")
 

@@ -97,7 +97,8 @@ def _row_response(request, job, *, error: str = "", status: int = 200):
     procore = _procore(company)
     templates, default_template = _templates(company, procore)
     context = {"job": job, "row_error": error, "templates": templates, "default_template": default_template,
-               "erp_name": job.connection.erp_name, "limit_reached": project_limit_reached(company), "procore": procore is not None}
+               "erp_name": job.connection.erp_name, "limit_reached": project_limit_reached(company), "procore": procore is not None,
+               "focus_row": True}
     return render(request, "erp/jobs.html#row-replaced", context, status=status)  # and the last action's message goes
 
 
