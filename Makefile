@@ -41,6 +41,16 @@ browser:
 	    echo "Browser tests need Chromium at /usr/bin/chromium (Debian: sudo apt-get install chromium); they are skipped until then."; \
 	  fi; \
 	fi
+	@$(MAKE) --no-print-directory $(AXE)
+
+# axe-core, which the browser tests load into pages to check accessibility: from the npm registry, as locked.
+AXE := erpsync/browser_tests/node_modules/axe-core/axe.min.js
+$(AXE): erpsync/browser_tests/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix erpsync/browser_tests --no-audit --no-fund --loglevel=error && touch $(AXE); \
+	else \
+	  echo "The accessibility tests need npm (Debian: apt-get install npm) to install axe-core; they are skipped until then."; \
+	fi
 
 test: $(STAMP) browser
 	@mkdir -p var
