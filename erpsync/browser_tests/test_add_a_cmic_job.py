@@ -44,10 +44,16 @@ def test_a_project_manager_adds_a_cmic_job_as_a_project(demo, sign_in, screensho
     assert project.template.name == "Healthcare" and project.cost_codes.exists()
     first_leaf = project.cost_codes.filter(parent__isnull=False, sub_job=None).order_by("code").first()
     tree = page.locator("#cost-codes")
+    division = first_leaf
+    while division.parent_id:
+        division = division.parent
+    tree.locator(f"#division-{division.pk} summary").click()  # a division opens to show its cost codes
     expect(tree).to_contain_text(f"{first_leaf.code} {first_leaf.description}")
     cost_type = first_leaf.budget_lines.first().cost_type
     expect(tree.locator(".badge", has_text=f"{cost_type.code} {cost_type.name}").first).to_be_visible()
     expect(page.locator("table.job-costs tr.total")).to_contain_text("Project total")
+    page.locator(f"#costs-{division.pk} a").click()  # and a division's job costs, line by line
+    expect(page.locator(f"#costs-{division.pk}")).to_contain_text(first_leaf.code)
     screenshot("project")
     page.get_by_role("link", name="ERP Integrations").click()
     page.get_by_role("link", name="Job Costs").click()

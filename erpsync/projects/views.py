@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from erpsync.companies.models import Membership
@@ -10,7 +11,7 @@ from erpsync.companies.permissions import can_import_erp_job, can_manage_templat
 from erpsync.errors import ApplicationError
 from erpsync.search import search_query
 from erpsync.projects.models import CostCode, Project, ProjectTemplate
-from erpsync.projects.reports import job_cost_report
+from erpsync.projects.reports import job_cost_division, job_cost_summary
 from erpsync.projects.services import TEMPLATE_REQUIREMENT, project_template_delete, project_template_save, project_template_snapshot
 
 PAGE_SIZE = 50
@@ -34,30 +35,71 @@ def project_list(request):
     return render(request, "projects/list.html", {"section": "projects", "page": page, "query": query})
 
 
+CODES_SHOWN = 200  # cost codes a search lists at most
+
+
 def project_detail(request, pk):
+    """The project, its cost codes by division (each opened on demand) and its job costs by division.
+
+    Large jobs have thousands of cost codes: the page lists divisions with their totals; a division's
+    cost codes or job-cost lines come when asked for (htmx `part=codes|costs`, or `?division=` without script).
+    """
     company = _company(request)
     project = get_object_or_404(Project.objects.select_related("template", "created_by"), pk=pk, company=company)
-    codes = list(
-        CostCode.objects.filter(project=project).select_related("sub_job").prefetch_related("budget_lines__cost_type").order_by("sub_job__code", "code")
-    )
-    children: dict = {}
-    for c in codes:
-        children.setdefault(c.parent_id, []).append(c)
-    report = job_cost_report(project)
-    return render(request, "projects/detail.html", {
+    division = request.GET.get("division", "")
+    division = int(division) if division.isdigit() and len(division) < 19 else None
+    part = request.GET.get("part", "")
+    if request.htmx and part in ("codes", "costs") and division is not None:
+        return _division_part(request, project, division, part)
+    report = job_cost_summary(project)
+    query, refused = search_query(request)
+    if refused:
+        messages.error(request, refused)
+    context = {
         "section": "projects", "project": project, "team": project.team.select_related("user"),
-        "sub_jobs": project.sub_jobs.all(), "trees": _trees(children), "report": report, "chart": report.chart(),
+        "sub_jobs": project.sub_jobs.all(), "report": report, "chart": report.chart(), "query": query,
         "erp_jobs": project.erp_jobs.all(), "can_retry_publish": can_import_erp_job(request.membership),
-    })
+        "open_division": division,
+    }
+    if query:
+        matches = (CostCode.objects.filter(project=project).filter(Q(code__icontains=query) | Q(description__icontains=query))
+                   .select_related("sub_job").prefetch_related("budget_lines__cost_type").order_by("sub_job__code", "code"))
+        context["matches"] = list(matches[:CODES_SHOWN + 1])
+    if division is not None:  # without script: the page with one division open
+        context["open_codes"] = _division_tree(project, division)
+        context["open_costs"] = job_cost_division(project, division)
+    return render(request, "projects/detail.html", context)
 
 
-def _trees(children: dict) -> list[tuple]:
-    """The cost-code tree of the control job first, then one per sub job."""
-    by_sub_job: dict = {}
-    for root in children.get(None, []):
-        by_sub_job.setdefault(root.sub_job, []).append(root)
-    ordered = sorted(by_sub_job.items(), key=lambda item: (item[0] is not None, item[0].code if item[0] else ""))
-    return [(sub_job, [{"code": c, "children": _tree(children, c.pk)} for c in roots]) for sub_job, roots in ordered]
+def _division_part(request, project, division: int, part: str):
+    if part == "codes":
+        tree = _division_tree(project, division)
+        if tree is None:
+            raise Http404("No such division")
+        return render(request, "projects/detail.html#division-codes", {"project": project, "nodes": tree})
+    found = job_cost_division(project, division)
+    if found is None:
+        raise Http404("No such division")
+    return render(request, "projects/job_cost_table.html#division-costs", {"project": project, "d": found, "open": True})
+
+
+def _division_tree(project, division: int) -> list | None:
+    """The cost-code tree under one division, with each code's cost types (None if there is no such division)."""
+    codes = list(CostCode.objects.filter(project=project).only("pk", "parent_id").values_list("pk", "parent_id"))
+    children: dict = {}
+    for pk, parent in codes:
+        children.setdefault(parent, []).append(pk)
+    if division not in children.get(None, []):
+        return None
+    wanted, frontier = {division}, [division]
+    while frontier:
+        frontier = [child for pk in frontier for child in children.get(pk, [])]
+        wanted.update(frontier)
+    loaded = {c.pk: c for c in CostCode.objects.filter(pk__in=wanted).prefetch_related("budget_lines__cost_type").order_by("code")}
+    by_parent: dict = {}
+    for c in loaded.values():
+        by_parent.setdefault(c.parent_id, []).append(c)
+    return [{"code": loaded[division], "children": _tree(by_parent, division)}]
 
 
 def _tree(children: dict, parent_id, depth: int = 0) -> list:

@@ -15,7 +15,7 @@ def project(refreshed, pm):
 
 def test_the_table_groups_by_division_with_exact_totals(signed_in, viewer, project):
     body = signed_in(viewer).get(reverse("erp:job_costs")).content.decode()
-    assert "03 Concrete" in body and "Total Concrete" in body
+    assert "03 Concrete</a>" in body and '<span class="hint">3 lines</span>' in body
     # revised budgets: 13,000.10 + 40,000.00 + 99,999.99; job-to-date 3,000.15 + 0 + 0.01
     assert "153,000.09" in body and "3,000.16" in body and "149,999.93" in body
     assert '<svg class="chart"' in body and "Revised budget and job-to-date cost per division" in body

@@ -12,7 +12,7 @@ from erpsync.errors import ApplicationError
 from erpsync.erp.models import StagedJob, StagedJobStatus
 from erpsync.erp.views.common import can_view, erp_page
 from erpsync.projects.models import Project
-from erpsync.projects.reports import job_cost_report, job_cost_report_csv
+from erpsync.projects.reports import job_cost_report, job_cost_report_csv, job_cost_summary
 
 
 def _synced_projects(company):
@@ -26,7 +26,7 @@ def job_costs(request):
     projects = list(_synced_projects(company))
     chosen = request.GET.get("project", "")
     project = next((p for p in projects if str(p.pk) == chosen), projects[0] if projects else None)
-    report = job_cost_report(project) if project else None
+    report = job_cost_summary(project) if project else None  # divisions with totals; each opens on demand
     return erp_page(request, "erp/job_costs.html", "job_costs", {
         "projects": projects, "project": project, "report": report, "chart": report.chart() if report else None,
     })

@@ -10,9 +10,36 @@ def test_the_project_page_shows_details_tree_and_job_costs(signed_in, viewer, pm
     body = signed_in(viewer).get(reverse("projects:detail", args=[project.pk])).content.decode()
     assert "24001 · Harbor Office Building" in body and "1 Main St, Boston, MA 02110" in body
     tree = body[body.index('id="cost-codes"'):body.index('id="job-costs"')]
-    assert tree.index("<strong>03</strong> Concrete") < tree.index("<strong>03-300</strong> Cast-in-Place")
-    assert "L Labor</span>" in tree and "S Subcontract</span>" in tree
+    assert '<strong class="code">03</strong> Concrete <span class="hint">3 cost codes</span>' in tree
+    assert "03-300" not in tree  # a division opens on demand
     assert "153,000.09" in body
+    division = project.cost_codes.get(code="03")
+    client = signed_in(viewer)
+    opened = client.get(reverse("projects:detail", args=[project.pk]), {"division": division.pk, "part": "codes"},
+                        HTTP_HX_REQUEST="true").content.decode()
+    assert opened.index('<strong class="code">03</strong> Concrete') < opened.index('<strong class="code">03-300</strong> Cast-in-Place')
+    assert "L Labor</span>" in opened and "S Subcontract</span>" in opened and "<html" not in opened
+    costs = client.get(reverse("projects:detail", args=[project.pk]), {"division": division.pk, "part": "costs"},
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert '<td class="code">03-300</td><td>Cast-in-Place</td><td>L Labor</td>' in costs
+    without_script = client.get(reverse("projects:detail", args=[project.pk]), {"division": division.pk}).content.decode()
+    assert "03-300" in without_script and '<td class="code">03-400</td>' in without_script
+
+
+def test_a_search_finds_cost_codes_by_code_or_description(signed_in, viewer, pm, refreshed):
+    project = erp_job_import(job=StagedJob.objects.get(), template=None, user=pm)
+    body = signed_in(viewer).get(reverse("projects:detail", args=[project.pk]), {"q": "precast"}).content.decode()
+    assert "1 cost code matches “precast”." in body
+    assert '<strong class="code">03-400</strong> Precast' in body and "03-300" not in body
+
+
+def test_a_division_that_is_not_the_projects_answers_404(signed_in, viewer, pm, refreshed):
+    project = erp_job_import(job=StagedJob.objects.get(), template=None, user=pm)
+    leaf = project.cost_codes.get(code="03-300")
+    for part in ("codes", "costs"):
+        response = signed_in(viewer).get(reverse("projects:detail", args=[project.pk]), {"division": leaf.pk, "part": part},
+                                         HTTP_HX_REQUEST="true")
+        assert response.status_code == 404
 
 
 def test_the_list_searches_by_number_and_name(signed_in, viewer, company):
