@@ -39,7 +39,8 @@ def test_no_page_scrolls_sideways_at_phone_width(demo, phone, request):
     erp_job_import(job=job, template=None, user=job.company.memberships.get(user__username="admin").user)
     sign_in(phone, "admin", "demo-admin")
     wide = {}
-    for path in (*PAGES[:-1], f"/projects/{StagedJob.objects.get(job_code='25130').project_id}/"):
+    for path in (*PAGES[:-1], f"/projects/{StagedJob.objects.get(job_code='25130').project_id}/",
+                 f"/erp/jobs/{StagedJob.objects.get(job_code='25104').pk}/"):
         phone.goto(path)
         if sideways(phone) > 0:
             wide[path] = sideways(phone)

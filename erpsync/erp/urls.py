@@ -1,13 +1,14 @@
 from django.shortcuts import redirect
 from django.urls import path
 
-from erpsync.erp.views import erp_settings, history, job_costs, jobs, refresh
+from erpsync.erp.views import erp_settings, history, job_costs, job_detail, jobs, refresh
 
 app_name = "erp"
 
 urlpatterns = [
     path("", lambda request: redirect("erp:jobs"), name="home"),
     path("jobs/", jobs.job_list, name="jobs"),
+    path("jobs/<int:pk>/", job_detail.job_detail, name="job_detail"),
     path("jobs/<int:pk>/add/", jobs.job_add, name="job_add"),
     path("jobs/<int:pk>/archive/", jobs.job_archive, name="job_archive"),
     path("jobs/<int:pk>/restore/", jobs.job_restore, name="job_restore"),

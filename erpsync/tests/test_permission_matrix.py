@@ -38,6 +38,7 @@ MATRIX = {
     "company_switch": ("POST", MEMBERS, None),
     "erp:home": ("GET", MEMBERS, None),  # a redirect to the jobs list, which then checks
     "erp:jobs": ("GET", ERP_VIEW | {"outsider"}, None),
+    "erp:job_detail": ("GET", ERP_VIEW, "ready_job"),
     "erp:job_add": ("POST", ERP_IMPORT, "ready_job"),
     "erp:job_archive": ("POST", ERP_MANAGE, "ready_job"),
     "erp:job_restore": ("POST", ERP_MANAGE, "archived_job"),
