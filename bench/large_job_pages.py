@@ -56,6 +56,7 @@ def main() -> None:
          {"HTTP_HX_REQUEST": "true"}),
         ("project page, cost codes matching '100'", f"/projects/{project.pk}/?q=100", {}),
         ("job-cost report", f"/erp/job-costs/?project={project.pk}", {}),
+        ("job page", f"/erp/jobs/{job.pk}/", {}),
     ]
     failed = False
     for label, url, headers in pages:

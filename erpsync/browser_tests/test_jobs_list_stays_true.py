@@ -48,3 +48,21 @@ def test_a_search_says_how_many_jobs_it_found(demo, sign_in):
     page.get_by_label("Search by CMiC ID or name").fill("Boston")
     page.get_by_role("button", name="Search").click()
     expect(page.locator(".result-count")).to_have_text(re.compile(r"^(1 job matches|\d+ jobs match) “Boston” in Ready to Import\.$"))
+
+
+def test_at_1440_pixels_each_ordinary_job_takes_one_line(demo, browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto("/login/")
+    page.get_by_label("User name").fill("pm")
+    page.get_by_label("Password").fill("demo-pm")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto("/erp/jobs/")
+    line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+    heights = page.locator("#jobs tbody tr").evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
+    blocked = page.locator("#jobs tbody tr:has(.problems)").count()
+    one_line = [h for h in heights if h < 2.2 * line + 16]  # a line of text, or the buttons' height, plus the padding
+    assert len(one_line) >= len(heights) - blocked, heights
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0  # and nothing scrolls sideways
+    context.close()
