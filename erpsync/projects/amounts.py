@@ -41,3 +41,12 @@ def quantity(value: Decimal, where: str) -> Decimal:
             f"{where}: the quantity {value} cannot be stored exactly (at most {QUANTITY['decimal_places']} decimal places)."
         )
     return value
+
+
+def exact_sum(value, places: int) -> Decimal:
+    """A database SUM of amounts, to the places they were stored with.
+
+    PostgreSQL sums numerics exactly; SQLite sums them as binary floats, a few units in the last
+    place off. The terms have at most `places` decimals, so their true sum does too: this is it.
+    """
+    return Decimal(value or 0).quantize(Decimal(1).scaleb(-places))

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 
+from erpsync.projects.amounts import MONEY, exact_sum
 from erpsync.projects.models import BudgetLine, CostCode, Project
 
 ZERO = Decimal("0")
@@ -118,7 +119,7 @@ def job_cost_summary(project: Project) -> JobCostReport:
     for row in sums:
         d = divisions[division_of[row["cost_code_id"]]]
         d.line_count += row["n"]
-        d.sums = tuple(total + (row[c] or ZERO) for total, c in zip(d.sums, FIGURES))
+        d.sums = tuple(total + exact_sum(row[c], MONEY["decimal_places"]) for total, c in zip(d.sums, FIGURES))
     ordered = sorted(divisions.values(), key=lambda d: (d.sub_job, d.code))
     return JobCostReport(project=project, divisions=[d for d in ordered if d.line_count], headings=ordered)
 

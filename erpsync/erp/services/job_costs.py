@@ -18,7 +18,7 @@ from erpsync.erp.services.importing import JOB_COST_FIGURES
 from erpsync.erp.services.publish import procore_push_job_costs
 from erpsync.erp.services.runs import sync_run_enqueue, sync_run_recording, sync_runs_reap
 from erpsync.errors import ApplicationError, PermissionRefused
-from erpsync.projects.amounts import money, quantity
+from erpsync.projects.amounts import MONEY, QUANTITY, exact_sum, money, quantity
 from erpsync.projects.bulk import bulk_insert
 from erpsync.projects.models import BudgetLine, CostTransaction, JobCost, Project
 
@@ -92,7 +92,9 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
         jc = bl.job_cost
         figures = dict(updated.get(bl.pk, {}))
         s = sums.get(bl.pk, ZERO_SUMS)
-        figures |= {"job_to_date_cost": s["cost"] or 0, "job_to_date_units": s["units"] or 0, "month_to_date_cost": s["month"] or 0}
+        figures |= {"job_to_date_cost": exact_sum(s["cost"], MONEY["decimal_places"]),
+                    "job_to_date_units": exact_sum(s["units"], QUANTITY["decimal_places"]),
+                    "month_to_date_cost": exact_sum(s["month"], MONEY["decimal_places"])}
         if any(getattr(jc, k) != v for k, v in figures.items()):
             for k, v in figures.items():
                 setattr(jc, k, v)
