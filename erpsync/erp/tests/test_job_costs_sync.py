@@ -39,14 +39,14 @@ def test_a_sync_with_nothing_new_changes_nothing(project):
 
 def test_sums_are_exact_so_a_second_sync_changes_nothing(connection, export, pm):
     """Posted costs whose sum a binary float cannot hold (0.10 + 0.20 + …) give their exact sum, every time."""
-    for n, amount in enumerate(["0.10", "0.20", "0.07", "1234.56", "0.01", "99999999.99"]):
+    for n, amount in enumerate(["12345678.91", "0.15", "-12345678.91", "1234567.89", "0.07", "-1234567.89"]):
         export.posted("24001", "03-400", "S", f"24001-F{n}", "2025-07-01", amount, units="0.1")
     export.write()
     erp_refresh(connection=connection)
     project = erp_job_import(job=StagedJob.objects.get(job_code="24001"), template=None, user=pm)
     job_costs_sync(project=project)
     cost = JobCost.objects.get(budget_line__project=project, budget_line__cost_code__code="03-400")
-    assert cost.job_to_date_cost == Decimal("100001234.94")  # these and the standard job's 0.01
+    assert cost.job_to_date_cost == Decimal("0.23")  # these and the standard job's 0.01
     assert job_costs_sync(project=project).counts["job_costs_changed"] == 0
 
 
