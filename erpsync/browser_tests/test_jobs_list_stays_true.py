@@ -50,19 +50,28 @@ def test_a_search_says_how_many_jobs_it_found(demo, sign_in):
     expect(page.locator(".result-count")).to_have_text(re.compile(r"^(1 job matches|\d+ jobs match) “Boston” in Ready to Import\.$"))
 
 
-def test_at_1440_pixels_each_ordinary_job_takes_one_line(demo, browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.goto("/login/")
-    page.get_by_label("User name").fill("pm")
-    page.get_by_label("Password").fill("demo-pm")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-    page.goto("/erp/jobs/")
-    line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
-    heights = page.locator("#jobs tbody tr").evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
-    blocked = page.locator("#jobs tbody tr:has(.problems)").count()
-    one_line = [h for h in heights if h < 2.2 * line + 16]  # a line of text, or the buttons' height, plus the padding
-    assert len(one_line) >= len(heights) - blocked, heights
-    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0  # and nothing scrolls sideways
-    context.close()
+def test_at_1440_pixels_each_ordinary_job_takes_one_line_for_every_role(demo, browser, live_server):
+    from erpsync.erp.models import StagedJob
+    from erpsync.erp.services import erp_job_import
+
+    job = StagedJob.objects.get(job_code="25101")
+    erp_job_import(job=job, template=None, user=job.company.memberships.get(user__username="admin").user)
+    for username in ("pm", "viewer", "accountant"):
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        page.goto("/login/")
+        page.get_by_label("User name").fill(username)
+        page.get_by_label("Password").fill(f"demo-{username}")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+        for path in ("/erp/jobs/", "/erp/jobs/?status=synced"):
+            page.goto(path)
+            line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+            rows = page.locator("#jobs tbody tr")
+            heights = rows.evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
+            blocked = page.locator("#jobs tbody tr:has(.problems)").count()
+            one_line = [h for h in heights if h < 2.2 * line + 16]  # a line of text, or the buttons' height, plus the padding
+            assert len(one_line) >= len(heights) - blocked, (username, path, heights)
+            assert max(heights) < 8 * line, (username, path, max(heights), line)  # a blocked job too stays compact
+            assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, (username, path)
+        context.close()

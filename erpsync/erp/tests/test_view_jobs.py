@@ -29,7 +29,8 @@ def test_a_blocked_job_shows_its_problems_and_a_disabled_add_with_the_reason(sig
     erp_refresh(connection=connection)
     body = signed_in(pm).get(JOBS).content.decode()
     assert "1 cost code has no cost type: 05-110." in body
-    assert 'disabled aria-describedby="why-' in body and "Fix the problems above in CMiC, then refresh." in body
+    job = StagedJob.objects.get(job_code="24001")
+    assert f'disabled aria-describedby="why-{job.pk}">Add' in body and f'<ul class="problems" id="why-{job.pk}">' in body
 
 
 def test_add_makes_the_project_and_links_it(signed_in, pm, refreshed, company):
@@ -76,7 +77,7 @@ def test_the_project_limit_banner_and_disabled_add(signed_in, pm, refreshed, com
     Project.objects.create(company=company, project_number="OLD", name="Old")
     body = signed_in(pm).get(JOBS).content.decode()
     assert "has reached its project limit: 1 of 1 projects" in body
-    assert "The company has reached its project limit." in body
+    assert 'id="why-limit">' in body and 'disabled aria-describedby="why-limit">Add' in body
 
 
 def test_a_read_only_user_sees_add_and_archive_disabled_with_what_grants_them_and_the_server_refuses_them(
@@ -85,9 +86,11 @@ def test_a_read_only_user_sees_add_and_archive_disabled_with_what_grants_them_an
 
     client = signed_in(viewer)
     body = client.get(JOBS).content.decode()
-    assert 'class="primary" disabled aria-describedby="why-add-' in body and IMPORT_REQUIREMENT in body
-    assert 'disabled aria-describedby="why-archive-' in body and MANAGE_REQUIREMENT in body
-    assert 'form="add-' in body and "disabled>" in body  # the template picker too
+    assert 'class="primary" disabled aria-describedby="why-import">Add</button>' in body
+    assert f'<p class="reason muted" id="why-import">Add is off for you: {IMPORT_REQUIREMENT}</p>' in body
+    assert 'disabled aria-describedby="why-manage">✕ Archive' in body and MANAGE_REQUIREMENT in body
+    assert body.count(IMPORT_REQUIREMENT) == 1  # said once for the page, not in every row
+    assert 'form="add-' in body and 'disabled aria-describedby="why-import">' in body  # the template picker too
     job = StagedJob.objects.get()
     assert client.post(add_url(job), {"template": "none"}).status_code == 403
     assert client.post(reverse("erp:job_archive", args=[job.pk])).status_code == 403
@@ -201,3 +204,25 @@ def test_a_row_answer_clears_the_last_actions_message(signed_in, pm, refreshed, 
     company.save()
     page = signed_in(pm).post(add_url(StagedJob.objects.get()), {"template": "none"}, **HTMX).content.decode()
     assert '<div id="messages" hx-swap-oob="true" aria-live="polite"></div>' in page
+
+
+def test_an_htmx_action_refused_says_why_at_the_top(signed_in, viewer, refreshed):
+    from erpsync.companies.permissions import IMPORT_REQUIREMENT
+
+    response = signed_in(viewer).post(add_url(StagedJob.objects.get()), {"template": "none"}, **HTMX)
+    assert response["HX-Retarget"] == "#messages" and IMPORT_REQUIREMENT in response.content.decode()
+    assert not Project.objects.exists()
+
+
+def test_an_htmx_action_after_the_session_ended_sends_the_page_to_sign_in(client, refreshed):
+    response = client.post(add_url(StagedJob.objects.get()), {"template": "none"}, **HTMX)
+    assert response["HX-Redirect"] == "/login/?next=/erp/jobs/%3Fstatus%3Dready"
+    assert b"Sign in" not in response.content  # not the sign-in page inside a table row
+
+
+def test_an_htmx_action_with_an_old_csrf_token_says_to_reload(pm, refreshed):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(pm)
+    response = client.post(add_url(StagedJob.objects.get()), {"template": "none"}, **HTMX)
+    assert response["HX-Retarget"] == "#messages" and "This page is out of date" in response.content.decode()
+    assert not Project.objects.exists()
