@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
+from django.views.generic import RedirectView
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import include, path
@@ -21,4 +24,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Browsers that ask for /favicon.ico (rather than the page's icon link) get the icon too.
+    path("favicon.ico", login_not_required(RedirectView.as_view(url=static("favicon.svg"), permanent=True)), name="favicon"),
 ]

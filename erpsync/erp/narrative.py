@@ -16,7 +16,7 @@ def _n(count, one: str, many: str | None = None) -> str:
 
 
 def _job_link(code: str) -> SafeString:
-    return format_html('<a href="{}?job={}">{}</a>', reverse("erp:history"), code, code)
+    return format_html('<a class="code" href="{}?job={}">{}</a>', reverse("erp:history"), code, code)
 
 
 def _project_link(project) -> SafeString:
@@ -95,7 +95,9 @@ def event_sentence(event: AuditEvent) -> SafeString:
                            format_html(" with the template {}", after["template"]) if after.get("template") else "")
     if a in ("erp_job.archived", "erp_job.restored"):
         code = record.split(" ", 1)[0]
-        return format_html("{} job {}.", "Archived" if a == "erp_job.archived" else "Restored to Ready to Import", _job_link(code))
+        if a == "erp_job.archived":
+            return format_html("Archived job {}.", _job_link(code))
+        return format_html("Restored job {} to Ready to Import.", _job_link(code))
     if a == "erp_job.changed_in_erp":
         code = record.split(" ", 1)[0]
         return format_html("Job {} changed in the ERP: {}.", _job_link(code), _change(event.before, after))

@@ -49,7 +49,7 @@ def project_detail(request, pk):
     division = request.GET.get("division", "")
     division = int(division) if division.isdigit() and len(division) < 19 else None
     part = request.GET.get("part", "")
-    if request.htmx and part in ("codes", "costs") and division is not None:
+    if request.htmx and part in ("codes", "costs", "costs-closed") and division is not None:
         return _division_part(request, project, division, part)
     report = job_cost_summary(project)
     query, refused = search_query(request)
@@ -80,7 +80,9 @@ def _division_part(request, project, division: int, part: str):
     found = job_cost_division(project, division)
     if found is None:
         raise Http404("No such division")
-    return render(request, "projects/job_cost_table.html#division-costs", {"project": project, "d": found, "open": True})
+    found.line_count = len(found.lines)
+    return render(request, "projects/job_cost_table.html#division-costs",
+                  {"project": project, "d": found, "open": part == "costs", "focus": True})
 
 
 def _division_tree(project, division: int) -> list | None:

@@ -35,6 +35,7 @@ MATRIX = {
     "login": ("GET", EVERYONE, None),
     "logout": ("POST", EVERYONE, None),
     "healthz": ("GET", EVERYONE, None),
+    "favicon": ("GET", EVERYONE, None),
     "company_switch": ("POST", MEMBERS, None),
     "erp:home": ("GET", MEMBERS, None),  # a redirect to the jobs list, which then checks
     "erp:jobs": ("GET", ERP_VIEW | {"outsider"}, None),

@@ -22,7 +22,7 @@ def test_it_shows_runs_newest_first_with_failures_in_plain_words(signed_in, view
     assert runs.index("Failed") < runs.index("Succeeded")
     assert "jcjob.csv row 2, field JobStartDate: &#x27;someday&#x27; is not a date (expected YYYY-MM-DD)." in body
     assert "erp_job.archived" not in body and "status: ready" not in body
-    assert 'Archived job <a href="/erp/history/?job=24001">24001</a>.' in body
+    assert 'Archived job <a class="code" href="/erp/history/?job=24001">24001</a>.' in body
 
 
 def test_it_filters_by_kind_and_outcome(signed_in, viewer, refreshed):
@@ -43,9 +43,9 @@ def test_runs_and_changes_read_as_sentences_and_filter_by_job(signed_in, viewer,
     erp_job_archive(job=StagedJob.objects.get(job_code="24002"), user=pm)
     body = signed_in(viewer).get(reverse("erp:history")).content.decode()
     assert "Read everything from CMiC: 2 jobs (2 new, 0 changed), 6 cost codes, 6 budget lines." in body
-    assert ('Added <a href="/erp/history/?job=24001">24001</a> as project <a href="/projects/') in body
+    assert ('Added <a class="code" href="/erp/history/?job=24001">24001</a> as project <a href="/projects/') in body
     assert "with 3 cost codes, 3 budget lines and 3 cost transactions." in body
-    assert '2 new jobs came in from CMiC: <a href="/erp/history/?job=24001">24001</a>, <a href="/erp/history/?job=24002">24002</a>.' in body
+    assert '2 new jobs came in from CMiC: <a class="code" href="/erp/history/?job=24001">24001</a>, <a class="code" href="/erp/history/?job=24002">24002</a>.' in body
     for raw in ("created: True", "incremental", "erp_job.imported", "['", "cost_transactions"):
         assert raw not in body, raw
     only = signed_in(viewer).get(reverse("erp:history"), {"job": "24002"}).content.decode()

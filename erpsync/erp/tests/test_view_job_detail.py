@@ -52,3 +52,13 @@ def test_a_synced_job_links_its_project_and_shows_its_history(signed_in, pm, con
 def test_another_companys_job_answers_404(signed_in, outsider, connection):
     erp_refresh(connection=connection)
     assert signed_in(outsider).get(reverse("erp:job_detail", args=[StagedJob.objects.get().pk])).status_code == 404
+
+
+def test_a_leaf_without_a_cost_type_is_marked_in_the_tree(signed_in, pm, connection, export):
+    export.phase("24001", "03-500", "Rebar", "03").write()
+    erp_refresh(connection=connection)
+    job = StagedJob.objects.get(job_code="24001")
+    opened = signed_in(pm).get(reverse("erp:job_detail", args=[job.pk]), {"division": "03", "part": "codes"},
+                               HTTP_HX_REQUEST="true").content.decode()
+    rebar = opened[opened.index("03-500"):]
+    assert rebar.index('<span class="status blocked">no cost type</span>') < rebar.index("</li>")

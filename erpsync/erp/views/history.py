@@ -27,9 +27,10 @@ def history(request):
             | Q(object_type="project", object_id__in=[str(pk) for pk in project_ids])
             | Q(action="erp_jobs.pulled", after__jobs__icontains=f"/{job_code}\"")
         )
+    known_job = not job_code or StagedJob.objects.filter(company=company, job_code=job_code).exists()
     page = Paginator(runs, 50).get_page(request.GET.get("page"))
     return erp_page(request, "erp/history.html", "history", {
-        "page": page, "kind": kind, "outcome": outcome, "job": job_code,
+        "page": page, "kind": kind, "outcome": outcome, "job": job_code, "known_job": known_job,
         "runs": [(run, run_sentence(run)) for run in page],
         "events": [(event, event_sentence(event)) for event in events[:50]],
         "kinds": SyncRunKind.choices, "outcomes": SyncRunOutcome.choices,

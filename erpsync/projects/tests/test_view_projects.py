@@ -39,7 +39,9 @@ def test_a_division_that_is_not_the_projects_answers_404(signed_in, viewer, pm, 
     for part in ("codes", "costs"):
         response = signed_in(viewer).get(reverse("projects:detail", args=[project.pk]), {"division": leaf.pk, "part": part},
                                          HTTP_HX_REQUEST="true")
-        assert response.status_code == 404
+        assert response["HX-Retarget"] == "#messages" and "That record is no longer here" in response.content.decode()
+    plain = signed_in(viewer).get(reverse("projects:detail", args=[project.pk]), {"division": leaf.pk, "part": "codes"})
+    assert plain.status_code == 200  # without htmx: the page, with nothing opened
 
 
 def test_the_list_searches_by_number_and_name(signed_in, viewer, company):
