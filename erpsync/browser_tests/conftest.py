@@ -29,12 +29,24 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 950})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def new_page(browser, live_server):
+    """new_page(width=…, height=…, **context options): a page of a browser context of its own, closed after the test."""
+    contexts = []
+
+    def make(width: int = 1400, height: int = 950, **options):
+        context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height}, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
 
 
 @pytest.fixture

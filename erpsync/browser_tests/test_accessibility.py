@@ -9,15 +9,11 @@ AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
-def axe_page(browser, live_server):
+def axe_page(new_page):
     if not AXE.exists():
         pytest.skip("axe-core is not installed: `make test` installs it with npm (npm ci --prefix erpsync/browser_tests).")
     # axe is injected as a script of the page itself, which erpsync's Content-Security-Policy rightly forbids.
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900}, bypass_csp=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    return new_page(1440, 900, bypass_csp=True)
 
 
 def violations(page) -> list[str]:

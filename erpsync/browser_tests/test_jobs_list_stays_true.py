@@ -50,15 +50,14 @@ def test_a_search_says_how_many_jobs_it_found(demo, sign_in):
     expect(page.locator(".result-count")).to_have_text(re.compile(r"^(1 job matches|\d+ jobs match) “Boston” in Ready to Import\.$"))
 
 
-def test_at_1440_pixels_each_ordinary_job_takes_one_line_for_every_role(demo, browser, live_server):
+def test_at_1440_pixels_each_ordinary_job_takes_one_line_for_every_role(demo, new_page):
     from erpsync.erp.models import StagedJob
     from erpsync.erp.services import erp_job_import
 
     job = StagedJob.objects.get(job_code="25101")
     erp_job_import(job=job, template=None, user=job.company.memberships.get(user__username="admin").user)
     for username in ("pm", "viewer", "accountant"):
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
-        page = context.new_page()
+        page = new_page(1440, 900)
         page.goto("/login/")
         page.get_by_label("User name").fill(username)
         page.get_by_label("Password").fill(f"demo-{username}")
@@ -74,4 +73,3 @@ def test_at_1440_pixels_each_ordinary_job_takes_one_line_for_every_role(demo, br
             assert len(one_line) >= len(heights) - blocked, (username, path, heights)
             assert max(heights) < 8 * line, (username, path, max(heights), line)  # a blocked job too stays compact
             assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, (username, path)
-        context.close()

@@ -10,12 +10,8 @@ PAGES = ("/erp/jobs/", "/erp/jobs/?status=archived", "/erp/job-costs/", "/erp/hi
 
 
 @pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def phone(new_page):
+    return new_page(390, 844)
 
 
 def sign_in(page, username, password):
