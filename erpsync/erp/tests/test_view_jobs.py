@@ -226,3 +226,16 @@ def test_an_htmx_action_with_an_old_csrf_token_says_to_reload(pm, refreshed):
     response = client.post(add_url(StagedJob.objects.get()), {"template": "none"}, **HTMX)
     assert response["HX-Retarget"] == "#messages" and "This page is out of date" in response.content.decode()
     assert not Project.objects.exists()
+
+
+def test_every_synced_row_says_where_its_publish_stands(signed_in, pm, refreshed):
+    from erpsync.erp.services import erp_job_import
+
+    job = StagedJob.objects.get()
+    erp_job_import(job=job, template=None, user=pm)
+    client = signed_in(pm)
+    for publish_status, badge in [("", "Synced"), ("published", "Synced"), ("publishing", "Publishing"),
+                                  ("failed", "Publish failed"), ("interrupted", "Interrupted")]:
+        StagedJob.objects.filter(pk=job.pk).update(publish_status=publish_status)
+        body = client.get(JOBS, {"status": "synced"}).content.decode()
+        assert f'<td data-label="Status"><span class="status ' in body and f'">{badge}</span></td>' in body, badge
