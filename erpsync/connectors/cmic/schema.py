@@ -20,7 +20,6 @@ the file and row, or the resource, offset and item.
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 

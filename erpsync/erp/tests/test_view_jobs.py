@@ -238,4 +238,4 @@ def test_every_synced_row_says_where_its_publish_stands(signed_in, pm, refreshed
                                   ("failed", "Publish failed"), ("interrupted", "Interrupted")]:
         StagedJob.objects.filter(pk=job.pk).update(publish_status=publish_status)
         body = client.get(JOBS, {"status": "synced"}).content.decode()
-        assert f'<td data-label="Status"><span class="status ' in body and f'">{badge}</span></td>' in body, badge
+        assert '<td data-label="Status"><span class="status ' in body and f'">{badge}</span></td>' in body, badge
