@@ -16,7 +16,7 @@ def _n(count, one: str, many: str | None = None) -> str:
 
 
 def _job_link(code: str) -> SafeString:
-    return format_html('<a class="code" href="{}?job={}">{}</a>', reverse("erp:history"), code, code)
+    return format_html('<a class="code" href="{}">{}</a>', reverse("erp:job_by_code", args=[code]), code)
 
 
 def _project_link(project) -> SafeString:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", lambda request: redirect("erp:jobs"), name="home"),
     path("jobs/", jobs.job_list, name="jobs"),
     path("jobs/<int:pk>/", job_detail.job_detail, name="job_detail"),
+    path("jobs/code/<path:code>/", job_detail.job_by_code, name="job_by_code"),  # any code, slashes too
     path("jobs/<int:pk>/add/", jobs.job_add, name="job_add"),
     path("jobs/<int:pk>/archive/", jobs.job_archive, name="job_archive"),
     path("jobs/<int:pk>/restore/", jobs.job_restore, name="job_restore"),

@@ -40,6 +40,7 @@ MATRIX = {
     "erp:home": ("GET", MEMBERS, None),  # a redirect to the jobs list, which then checks
     "erp:jobs": ("GET", ERP_VIEW | {"outsider"}, None),
     "erp:job_detail": ("GET", ERP_VIEW, "ready_job"),
+    "erp:job_by_code": ("GET", ERP_VIEW | {"outsider"}, "job_code"),  # the outsider's company has no such job: its history
     "erp:job_add": ("POST", ERP_IMPORT, "ready_job"),
     "erp:job_archive": ("POST", ERP_MANAGE, "ready_job"),
     "erp:job_restore": ("POST", ERP_MANAGE, "archived_job"),
@@ -98,12 +99,13 @@ def objects(company, connection, export, admin):
         "project": project.pk,
         "connection": ErpConnection.objects.get(company=company).pk,
         "template": ProjectTemplate.objects.create(company=company, name="Commercial").pk,
+        "job_code": "24003",
         "procore": ProcoreConnection.objects.create(company=company, base_url="http://127.0.0.1:9", login_url="http://127.0.0.1:9",
                                                     procore_company_id=1, client_id="x").pk,
     }
 
 
-IN_URL = {"ready_job", "archived_job", "synced_job", "project", "connection", "template"}  # the others are the company's own
+IN_URL = {"ready_job", "archived_job", "synced_job", "project", "connection", "template", "job_code"}  # the others are the company's own
 
 
 def url_of(name: str, objects: dict) -> str:

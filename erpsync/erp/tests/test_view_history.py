@@ -22,7 +22,7 @@ def test_it_shows_runs_newest_first_with_failures_in_plain_words(signed_in, view
     assert runs.index("Failed") < runs.index("Succeeded")
     assert "jcjob.csv row 2, field JobStartDate: &#x27;someday&#x27; is not a date (expected YYYY-MM-DD)." in body
     assert "erp_job.archived" not in body and "status: ready" not in body
-    assert 'Archived job <a class="code" href="/erp/history/?job=24001">24001</a>.' in body
+    assert 'Archived job <a class="code" href="/erp/jobs/code/24001/">24001</a>.' in body
 
 
 def test_it_filters_by_kind_and_outcome(signed_in, viewer, refreshed):
@@ -43,9 +43,9 @@ def test_runs_and_changes_read_as_sentences_and_filter_by_job(signed_in, viewer,
     erp_job_archive(job=StagedJob.objects.get(job_code="24002"), user=pm)
     body = signed_in(viewer).get(reverse("erp:history")).content.decode()
     assert "Read everything from CMiC: 2 jobs (2 new, 0 changed), 6 cost codes, 6 budget lines." in body
-    assert ('Added <a class="code" href="/erp/history/?job=24001">24001</a> as project <a href="/projects/') in body
+    assert ('Added <a class="code" href="/erp/jobs/code/24001/">24001</a> as project <a href="/projects/') in body
     assert "with 3 cost codes, 3 budget lines and 3 cost transactions." in body
-    assert '2 new jobs came in from CMiC: <a class="code" href="/erp/history/?job=24001">24001</a>, <a class="code" href="/erp/history/?job=24002">24002</a>.' in body
+    assert '2 new jobs came in from CMiC: <a class="code" href="/erp/jobs/code/24001/">24001</a>, <a class="code" href="/erp/jobs/code/24002/">24002</a>.' in body
     for raw in ("created: True", "incremental", "erp_job.imported", "['", "cost_transactions"):
         assert raw not in body, raw
     only = signed_in(viewer).get(reverse("erp:history"), {"job": "24002"}).content.decode()
@@ -53,3 +53,12 @@ def test_runs_and_changes_read_as_sentences_and_filter_by_job(signed_in, viewer,
     assert "Archived job" in only and "as project" not in only
     assert "2 new jobs came in" in only  # when it arrived
     assert "2 new jobs came in" not in signed_in(viewer).get(reverse("erp:history"), {"job": "2400"}).content.decode()
+
+
+def test_a_job_named_in_the_history_opens_its_page(signed_in, viewer, refreshed):
+    job = StagedJob.objects.get()
+    client = signed_in(viewer)
+    assert client.get(reverse("erp:job_by_code", args=[job.job_code]))["Location"] == reverse("erp:job_detail", args=[job.pk])
+    assert client.get(reverse("erp:job_by_code", args=["99999"]))["Location"] == "/erp/history/?job=99999"
+    odd = reverse("erp:job_by_code", args=["A/B #1?"])  # any code a tenant uses makes a link
+    assert client.get(odd)["Location"] == "/erp/history/?job=A%2FB+%231%3F"

@@ -2,7 +2,10 @@
 
 from django.db.models import Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from urllib.parse import urlencode
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from erpsync.erp.models import AuditEvent, ErpSettings, StagedCostType, StagedJob, SyncRun
 from erpsync.erp.narrative import event_sentence, run_sentence
@@ -10,6 +13,15 @@ from erpsync.erp.rules import resolved_parents
 from erpsync.erp.services.validate import structure_of
 from erpsync.erp.views.common import can_view, erp_page
 from erpsync.erp.views.jobs import _procore, _templates
+
+
+@can_view
+def job_by_code(request, code):
+    """A job named by its ERP code (as Sync History names jobs): its page, or the history of that code."""
+    jobs = list(StagedJob.objects.filter(company=request.membership.company, job_code=code).values_list("pk", flat=True)[:2])
+    if len(jobs) == 1:
+        return redirect("erp:job_detail", pk=jobs[0])
+    return redirect(f"{reverse('erp:history')}?{urlencode({'job': code})}")  # none, or one per connection
 
 
 @can_view
