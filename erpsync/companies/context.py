@@ -54,5 +54,6 @@ def company_context(request) -> dict:
         },
         # What grants each action, in the words the server uses when it refuses: shown beside a disabled control.
         "needs": {"import": p.IMPORT_REQUIREMENT, "manage_jobs": p.MANAGE_REQUIREMENT, "refresh": p.REFRESH_REQUIREMENT,
-                  "sync": p.SYNC_REQUIREMENT, "administer_erp": p.ADMIN_REQUIREMENT},
+                  "sync": p.SYNC_REQUIREMENT, "administer_erp": p.ADMIN_REQUIREMENT,
+                  "link": p.LINK_REQUIREMENT, "unlink": p.UNLINK_REQUIREMENT, "cost_codes": p.COST_CODES_REQUIREMENT},
     }

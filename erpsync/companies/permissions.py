@@ -50,3 +50,9 @@ SYNC_REQUIREMENT = (
     "Syncing job costs needs Standard or Admin on ERP Integrations and the Can Push to Accounting privilege."
 )
 ADMIN_REQUIREMENT = "Changing ERP settings needs Admin on ERP Integrations."
+LINK_REQUIREMENT = "Linking a job to an existing project needs Admin on ERP Integrations."
+UNLINK_REQUIREMENT = "Unlinking a job from its project needs Standard or Admin on ERP Integrations."
+COST_CODES_REQUIREMENT = (
+    "Refreshing a project's cost codes from the ERP needs Standard or Admin on ERP Integrations and the "
+    "Can Push to Accounting privilege."
+)

@@ -90,6 +90,8 @@ class ErpSettings(models.Model):
     default_template = models.ForeignKey(ProjectTemplate, null=True, blank=True, on_delete=models.SET_NULL)
     # CMiC category code → cost type base type; codes not listed map to "other".
     base_type_mapping = models.JSONField(default=dict, blank=True)
+    # After a refresh, new phases of synced jobs are added to their projects without asking.
+    auto_add_cost_codes = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         verbose_name_plural = "ERP settings"
@@ -150,6 +152,8 @@ class StagedJob(models.Model):
     publish_step = models.CharField(max_length=60, blank=True)
     publish_error = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # A synced job: how many of its staged cost codes its project does not have yet (set by each refresh).
+    new_cost_codes = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
@@ -223,6 +227,8 @@ class SyncRunKind(models.TextChoices):
     IMPORT = "import", "Import"
     JOB_COSTS = "job_costs", "Job-cost sync"
     PUBLISH = "publish", "Publish to Procore"
+    LINK = "link", "Link"
+    COST_CODES = "cost_codes", "Cost-code refresh"
 
 
 class SyncRunOutcome(models.TextChoices):

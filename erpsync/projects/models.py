@@ -64,6 +64,8 @@ class Project(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     procore_id = models.BigIntegerField(null=True, blank=True)
     procore_template_id = models.BigIntegerField(null=True, blank=True)  # the Procore template picked at import
+    # Linked to a Procore project that existed before (not created by us): its cost codes are matched by code.
+    procore_adopted = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
@@ -141,6 +143,11 @@ class CostCode(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     active = models.BooleanField(default=True)
     procore_id = models.BigIntegerField(null=True, blank=True)
+    # The ERP's phase: kept in step with the ERP (renamed, made inactive) and published to Procore.
+    # A code typed into the project by hand is not, and stays as it is.
+    from_erp = models.BooleanField(default=False, db_default=False)
+    # Its name changed since it reached Procore: the next publish sends it again.
+    procore_outdated = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
@@ -169,6 +176,8 @@ class BudgetLine(models.Model):
     # it may or may not give it an id of its own, kept in procore_id when it does).
     assigned_in_procore = models.BooleanField(default=False, db_default=False)  # bulk inserts leave it to the database
     procore_id = models.BigIntegerField(null=True, blank=True)
+    # The ERP's job category: its job cost follows the ERP. One typed in by hand keeps its own figures.
+    from_erp = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cost_code", "cost_type"], name="budget_line_unique")]

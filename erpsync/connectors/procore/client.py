@@ -140,6 +140,33 @@ class ProcoreClient:
                     return project
         return None
 
+    def projects_matching(self, *, project_number: str = "", name: str = "") -> list[dict]:
+        """Projects whose number is `project_number` or whose name matches `name` (Procore's list filters), by id."""
+        found: dict[int, dict] = {}
+        for key, value in (("filters[project_number]", project_number), ("filters[name]", name)):
+            if value:
+                for page in self.pages("/rest/v1.1/projects", {"company_id": self.company_id, "filters[by_status]": "All", key: value}):
+                    found.update((p["id"], p) for p in page if isinstance(p.get("id"), int))
+        return [found[pid] for pid in sorted(found)]
+
+    def project(self, project_id: int) -> dict:
+        what = f"reading project {project_id}"
+        response = self.request("GET", f"/rest/v1.0/projects/{int(project_id)}", params={"company_id": self.company_id}, what=what)
+        found = answer_of(response, what)
+        if not isinstance(found, dict) or found.get("id") != int(project_id):
+            raise ProcoreError(f"Procore answered {what} without that project: {response.text[:200]!r}.")
+        return found
+
+    def project_update(self, project_id: int, fields: dict) -> dict:
+        what = f"updating project {project_id}"
+        response = self.request("PATCH", f"/rest/v1.0/projects/{int(project_id)}",
+                                json={"company_id": self.company_id, "project": fields}, what=what)
+        return answer_of(response, what)
+
+    def cost_codes(self, project_id: int, sub_job_id: int | None = None) -> list[dict]:
+        params = {"project_id": project_id, **({"sub_job_id": sub_job_id} if sub_job_id else {})}
+        return [c for page in self.pages("/rest/v1.0/cost_codes", params) for c in page]
+
     def project_create(self, project: dict) -> dict:
         what = f"creating project {project.get('project_number')}"
         response = self.request("POST", "/rest/v1.0/projects", json={"company_id": self.company_id, "project": project}, what=what)

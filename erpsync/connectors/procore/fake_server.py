@@ -11,6 +11,7 @@ violation is recorded in `violations`.
 
 import itertools
 import json
+import re
 import secrets
 import threading
 import time
@@ -53,12 +54,16 @@ OPERATIONS = {
     ("GET", "/rest/v1.0/project_templates"): "RestV10ProjectTemplatesGet",
     ("GET", "/rest/v1.1/projects"): "RestV11ProjectsGet",
     ("POST", "/rest/v1.0/projects"): "RestV10ProjectsPost",
+    ("GET", "/rest/v1.0/projects/{id}"): "RestV10ProjectsIdGet",
+    ("PATCH", "/rest/v1.0/projects/{id}"): "RestV10ProjectsIdPatch",
+    ("GET", "/rest/v1.0/cost_codes"): "RestV10CostCodesGet",
     ("PATCH", "/rest/v1.0/line_item_types/sync"): "RestV10LineItemTypesSyncPatch",
     ("PATCH", "/rest/v1.0/cost_codes/sync"): "RestV10CostCodesSyncPatch",
     ("PATCH", "/rest/v1.0/sub_jobs/sync"): "RestV10SubJobsSyncPatch",
     ("PATCH", "/rest/v1.0/cost_code_line_item_types/sync"): "cost_code_line_item_types",
     ("PATCH", "/rest/v1.0/erp_job_costs/sync"): "erp_job_costs",
 }
+PATH_ID = re.compile(r"/(\d+)(?=/|$)")
 NAME_LIMIT = 100  # Procore's cost-code name limit in this fake, for per-item errors
 
 
@@ -148,7 +153,10 @@ class FakeProcore(LocalHttpServer):
                     time.sleep(fake.faults.latency)  # a distant Procore, for the benchmark
                 if url.path == "/oauth/token":
                     return self._token(parse_qs(raw.decode()))
-                operation = OPERATIONS.get((method, url.path))
+                path_id = PATH_ID.search(url.path)
+                if path_id:
+                    params["id"] = path_id[1]
+                operation = OPERATIONS.get((method, PATH_ID.sub("/{id}", url.path)))
                 with fake.lock:
                     fake.requests[operation or url.path] += 1
                     fake.used += 1
@@ -223,10 +231,55 @@ class FakeProcore(LocalHttpServer):
     def op_RestV10ProjectTemplatesGet(self, params, body):
         return self._page(self.templates, params, "/rest/v1.0/project_templates")
 
+    def project_add(self, **fields) -> dict:
+        """A project made in Procore by hand (not through the API), for tests."""
+        pid = next(self.ids)
+        self.projects[pid] = {"id": pid, "active": True, **fields}
+        return self.projects[pid]
+
+    def cost_code_add(self, project_id: int, code: str, name: str, parent_id: int | None = None) -> dict:
+        """A cost code made in Procore by hand, without an origin id, for tests."""
+        entity = {"id": next(self.ids), "code": code, "name": name, "parent_id": parent_id, "sub_job_id": None}
+        self.cost_codes.setdefault(project_id, {})[f"hand:{entity['id']}"] = entity
+        return entity
+
     def op_RestV11ProjectsGet(self, params, body):
-        origin = params.get("filters[origin_id]")
-        found = [p for p in self.projects.values() if origin is None or p.get("origin_id") == origin]
+        # Procore's filters: origin id and project number exactly, name as "matching the given string".
+        origin, number, name = params.get("filters[origin_id]"), params.get("filters[project_number]"), params.get("filters[name]")
+        found = [p for p in self.projects.values()
+                 if (origin is None or p.get("origin_id") == origin) and (number is None or p.get("project_number") == number)
+                 and (name is None or name.lower() in p.get("name", "").lower())]
         return self._page(found, params, "/rest/v1.1/projects")
+
+    def op_RestV10ProjectsIdGet(self, params, body):
+        project = self.projects.get(int(params["id"]))
+        if project is None or params.get("company_id") != str(self.company_id):
+            return 404, {"errors": "Project not found"}, {}
+        return 200, dict(project), {}
+
+    def op_RestV10ProjectsIdPatch(self, params, body):
+        project = self.projects.get(int(params["id"]))
+        if project is None or body.get("company_id") != self.company_id:
+            return 404, {"errors": "Project not found"}, {}
+        fields = body.get("project", {})
+        origin = fields.get("origin_id")
+        if origin and any(p.get("origin_id") == origin for pid, p in self.projects.items() if pid != project["id"]):
+            return 422, {"errors": {"origin_id": ["has already been taken"]}}, {}
+        for key, value in fields.items():
+            if value in ("", None) and key in ("origin_id", "origin_code", "origin_data"):
+                project.pop(key, None)  # cleared
+            else:
+                project[key] = value
+        return 200, dict(project), {}
+
+    def op_RestV10CostCodesGet(self, params, body):
+        pid = int(params["project_id"])
+        if pid not in self.projects:
+            return 404, {"errors": "Project not found"}, {}
+        sub_job = params.get("sub_job_id")
+        codes = [dict(c) for c in self.cost_codes.get(pid, {}).values()
+                 if c.get("sub_job_id") == (int(sub_job) if sub_job is not None else None)]
+        return self._page(codes, params, "/rest/v1.0/cost_codes")
 
     def op_RestV10ProjectsPost(self, params, body):
         project = body.get("project", {})
@@ -295,8 +348,19 @@ class FakeProcore(LocalHttpServer):
             if sub_job is not None and int(sub_job) not in {s["id"] for s in self.sub_jobs.get(pid, {}).values()}:
                 errors.append({**item, "errors": {"sub_job_id": ["does not exist"]}})
                 continue
-            entity = codes.setdefault(item["origin_id"], {"id": next(self.ids)})
-            entity.update({k: item.get(k) for k in ("code", "name", "parent_id", "origin_id", "position")})
+            if "id" in item:  # an item with an id updates that cost code
+                key = next((k for k, c in codes.items() if c["id"] == item["id"]), None)
+                if key is None:
+                    errors.append({**item, "errors": {"id": ["does not exist"]}})
+                    continue
+                if item.get("origin_id") and key != item["origin_id"]:
+                    codes[item["origin_id"]] = codes.pop(key)
+                    key = item["origin_id"]
+                entity = codes[key]
+                entity.update({k: item[k] for k in ("code", "name", "parent_id", "origin_id", "position") if k in item})
+            else:
+                entity = codes.setdefault(item["origin_id"], {"id": next(self.ids)})
+                entity.update({k: item.get(k) for k in ("code", "name", "parent_id", "origin_id", "position")})
             entity["sub_job_id"] = int(sub_job) if sub_job is not None else None
             known_ids.add(entity["id"])
             entities.append(dict(entity))

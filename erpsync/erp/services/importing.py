@@ -227,7 +227,7 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
             objs = CostCode.objects.bulk_create(
                 [
                     CostCode(project=project, sub_job=sub_job, code=c, description=n, active=a,
-                             parent=created_codes.get((job_code, p)))
+                             parent=created_codes.get((job_code, p)), from_erp=True)
                     for c, n, p, a in level
                 ],
                 batch_size=BATCH,
@@ -238,9 +238,9 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
 
     bulk_insert(
         BudgetLine,
-        ["project", "cost_code", "cost_type"],
+        ["project", "cost_code", "cost_type", "from_erp"],
         [
-            (project.pk, created_codes[(job_code, r.phase_code)].pk, cost_types[r.category_code].pk)
+            (project.pk, created_codes[(job_code, r.phase_code)].pk, cost_types[r.category_code].pk, True)
             for job_code, records in lines_by_job.items() for r in records
         ],
     )

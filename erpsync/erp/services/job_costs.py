@@ -53,7 +53,7 @@ def job_costs_sync(*, project: Project, user=None, run: SyncRun | None = None, p
 
 def _apply(project: Project, control_code: str, lines, transactions) -> dict:
     local = {}
-    for bl in BudgetLine.objects.filter(project=project).select_related("cost_code__sub_job", "cost_type", "job_cost"):
+    for bl in BudgetLine.objects.filter(project=project, from_erp=True).select_related("cost_code__sub_job", "cost_type", "job_cost"):
         job_code = bl.cost_code.sub_job.code if bl.cost_code.sub_job else control_code
         local[(job_code, bl.cost_code.code, bl.cost_type.code)] = bl
 
@@ -83,7 +83,7 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
     month_start = today.replace(day=1)
     sums = {
         row["budget_line_id"]: row
-        for row in CostTransaction.objects.filter(budget_line__project=project).values("budget_line_id").annotate(
+        for row in CostTransaction.objects.filter(budget_line__project=project, budget_line__from_erp=True).values("budget_line_id").annotate(
             cost=Sum("amount"), units=Sum("units"), month=Sum("amount", filter=Q(date__gte=month_start, date__lte=today)))
     }
     now = timezone.now()

@@ -148,7 +148,7 @@ def _raise_item_errors(errors: list, describe) -> None:
 
 
 def _cost_types(client, job, project) -> int:
-    types = CostType.objects.filter(budget_lines__project=project).distinct()
+    types = CostType.objects.filter(budget_lines__project=project, budget_lines__from_erp=True).distinct()
     pending = [t for t in types if not t.procore_id]
     if not pending:
         return 0
@@ -167,38 +167,74 @@ def _cost_types(client, job, project) -> int:
 
 
 def _cost_codes(client, job, project) -> int:
-    """Divisions first: each level is sent once its parents have Procore ids; sub jobs' codes apart."""
+    """The ERP's cost codes: divisions first, each level once its parents have Procore ids; sub jobs' codes apart.
+
+    Codes renamed since they reached Procore are sent again. In a Procore project that existed
+    before it was linked, codes with the same full code are taken over (stamped with our origin
+    id) rather than made twice.
+    """
     sent = 0
     for sub_job in [None, *SubJob.objects.filter(project=project).order_by("code")]:
         codes = list(CostCode.objects.filter(project=project, sub_job=sub_job))
         by_id = {c.pk: c for c in codes}
+        codes = [c for c in codes if c.from_erp]
         scope = f"{job_origin_id(job)}:{sub_job.code + ':' if sub_job else ''}code:"
         params = {"project_id": project.procore_id, **({"sub_job_id": sub_job.procore_id} if sub_job else {})}
+        describe = lambda c: f"cost code {c.code}" + (f" of sub job {sub_job.code}" if sub_job else "")  # noqa: E731
+
+        def item(c):
+            parent = by_id.get(c.parent_id)
+            return {"origin_id": scope + c.code, "code": c.code.removeprefix(f"{parent.code}-") if parent else c.code,
+                    "name": c.description or c.code, **({"parent_id": parent.procore_id} if parent else {})}
+
+        if project.procore_adopted and any(not c.procore_id for c in codes):
+            _take_over_codes(client, params, scope, codes)
         while True:
-            level = [c for c in codes if not c.procore_id and (c.parent_id is None or by_id[c.parent_id].procore_id)]
+            level = [c for c in codes if not c.procore_id and (c.parent_id is None or (by_id.get(c.parent_id) and by_id[c.parent_id].procore_id))]
             if not level:
                 break
             origin = {scope + c.code: c for c in level}
-            entities, errors = client.sync("/rest/v1.0/cost_codes/sync", [
-                {"origin_id": key, "code": c.code.removeprefix(f"{by_id[c.parent_id].code}-") if c.parent_id else c.code,
-                 "name": c.description or c.code, **({"parent_id": by_id[c.parent_id].procore_id} if c.parent_id else {})}
-                for key, c in origin.items()
-            ], params=params)
+            entities, errors = client.sync("/rest/v1.0/cost_codes/sync", [item(c) for c in level], params=params)
             for e in entities:
                 if e.get("origin_id") in origin:
                     origin[e["origin_id"]].procore_id = e.get("id")
-            CostCode.objects.bulk_update(level, ["procore_id"], batch_size=1000)
+                    origin[e["origin_id"]].procore_outdated = False
+            CostCode.objects.bulk_update(level, ["procore_id", "procore_outdated"], batch_size=1000)
             sent += len(entities)
-            _raise_item_errors(errors, lambda item: f"cost code {origin[item['origin_id']].code if item.get('origin_id') in origin else item.get('code')}"
-                               + (f" of sub job {sub_job.code}" if sub_job else ""))
+            _raise_item_errors(errors, lambda i: describe(origin[i["origin_id"]]) if i.get("origin_id") in origin else f"cost code {i.get('code')}")
             unanswered = sorted(c.code for c in level if not c.procore_id)
             if unanswered:  # neither made with an id nor refused: sending them again would never end
                 raise PublishItemErrors(f"Procore's answer to the cost codes sync has no id for cost code(s) {', '.join(unanswered[:10])}.")
+        outdated = {c.procore_id: c for c in codes if c.procore_id and c.procore_outdated}
+        if outdated:  # renamed in the ERP, or taken over: Procore's record gets our name and origin id
+            entities, errors = client.sync("/rest/v1.0/cost_codes/sync", [{"id": pid, **item(c)} for pid, c in outdated.items()],
+                                           params=params)
+            answered = [outdated[e["id"]] for e in entities if e.get("id") in outdated]
+            for c in answered:
+                c.procore_outdated = False
+            CostCode.objects.bulk_update(answered, ["procore_outdated"], batch_size=1000)
+            sent += len(answered)
+            _raise_item_errors(errors, lambda i: describe(outdated[i["id"]]) if i.get("id") in outdated else f"cost code {i.get('code')}")
     return sent
 
 
+def _take_over_codes(client, params: dict, scope: str, codes: list) -> None:
+    """Match the codes not in Procore yet to the project's own Procore codes by full code (theirs, or made by no integration)."""
+    listed = {c["id"]: c for c in client.cost_codes(params["project_id"], params.get("sub_job_id")) if isinstance(c.get("id"), int)}
+
+    def full_code(entity, depth=0) -> str:
+        parent = listed.get(entity.get("parent_id"))
+        return f"{full_code(parent, depth + 1)}-{entity.get('code')}" if parent and depth < 20 else str(entity.get("code"))
+
+    ours = {full_code(e): pid for pid, e in listed.items() if not e.get("origin_id") or str(e["origin_id"]).startswith(scope)}
+    matched = [c for c in codes if not c.procore_id and c.code in ours]
+    for c in matched:
+        c.procore_id, c.procore_outdated = ours[c.code], True
+    CostCode.objects.bulk_update(matched, ["procore_id", "procore_outdated"], batch_size=1000)
+
+
 def _assignments(client, job, project) -> int:
-    lines = list(BudgetLine.objects.filter(project=project, assigned_in_procore=False).select_related("cost_code", "cost_type"))
+    lines = list(BudgetLine.objects.filter(project=project, from_erp=True, assigned_in_procore=False).select_related("cost_code", "cost_type"))
     if not lines:
         return 0
     entities, errors = client.sync("/rest/v1.0/cost_code_line_item_types/sync", [
@@ -217,7 +253,7 @@ def _assignments(client, job, project) -> int:
 
 def _job_costs(client, job, project) -> int:
     """The job costs that have not reached Procore as they are now: never pushed, or changed since."""
-    costs = list(JobCost.objects.filter(budget_line__project=project, budget_line__assigned_in_procore=True).filter(
+    costs = list(JobCost.objects.filter(budget_line__project=project, budget_line__from_erp=True, budget_line__assigned_in_procore=True).filter(
         Q(pushed_at__isnull=True) | Q(pushed_at__lt=F("as_of"))).select_related("budget_line__cost_code", "budget_line__cost_type"))
     if not costs:
         return 0

@@ -34,6 +34,7 @@ from erpsync.erp.models import (
     SyncRunOutcome,
 )
 from erpsync.erp.pull import Pull
+from erpsync.erp.services.linking import new_cost_codes_auto_add, new_cost_codes_recount
 from erpsync.erp.services.runs import sync_run_enqueue, sync_run_recording, sync_runs_reap
 from erpsync.erp.services.validate import staged_jobs_recheck
 from erpsync.errors import PermissionRefused, RefreshBusy
@@ -100,7 +101,9 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
             if incremental:
                 for resource in companies:
                     ErpWatermark.objects.update_or_create(connection=connection, resource=resource, defaults={"value": started})
+        new_cost_codes_recount(connection, trees_changed)
         run.counts = counts | {"incremental": since is not None}
+    new_cost_codes_auto_add(connection)
     return run
 
 

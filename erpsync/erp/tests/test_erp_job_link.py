@@ -1,0 +1,233 @@
+"""Linking an ERP job to a project typed in before the integration, unlinking it, and refreshing its cost codes."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from erpsync.erp.models import AuditEvent, ErpSettings, StagedJob, StagedJobStatus, SyncRun
+from erpsync.erp.services import (
+    cost_codes_preview,
+    cost_codes_refresh,
+    erp_job_import,
+    erp_job_link,
+    erp_job_unlink,
+    erp_refresh,
+    job_costs_sync,
+    link_preview,
+    link_suggestions,
+)
+from erpsync.errors import ApplicationError, ImportBlocked, PermissionRefused
+from erpsync.projects.models import BudgetLine, CostCode, CostTransaction, CostType, JobCost, Project
+
+
+@pytest.fixture
+def job(refreshed):
+    return StagedJob.objects.select_related("connection", "company").get(job_code="24001")
+
+
+@pytest.fixture
+def by_hand(company):
+    """A project typed in by hand before the integration: the job's number, a code of its own and one the ERP names otherwise."""
+    project = Project.objects.create(company=company, project_number="24001", name="Harbor office (bid)", city="Boston", state="MA")
+    labor = CostType.objects.create(company=company, code="L", name="Labour (hand)")
+    concrete = CostCode.objects.create(project=project, code="03", description="Concrete works")
+    cast = CostCode.objects.create(project=project, code="03-300", description="Cast in place (hand)", parent=concrete)
+    CostCode.objects.create(project=project, code="99", description="Owner allowance")
+    line = BudgetLine.objects.create(project=project, cost_code=cast, cost_type=labor)
+    JobCost.objects.create(budget_line=line, as_of="2025-01-01T00:00Z", original_budget=Decimal("777.77"), approved_changes=0,
+                           revised_budget=Decimal("777.77"), committed_cost=0, job_to_date_cost=Decimal("5.00"),
+                           job_to_date_units=0, month_to_date_cost=0, percent_complete=0)
+    return project
+
+
+def figures(project):
+    return {(bl.cost_code.code, bl.cost_type.code): (bl.job_cost.original_budget, bl.job_cost.revised_budget, bl.job_cost.job_to_date_cost)
+            for bl in BudgetLine.objects.filter(project=project).select_related("cost_code", "cost_type", "job_cost")}
+
+
+def test_the_project_with_the_jobs_number_is_suggested_first_with_its_reasons(job, by_hand, company):
+    Project.objects.create(company=company, project_number="31990", name="Harbour Office Building", city="Boston", state="MA",
+                           start_date=date(2025, 3, 1))
+    Project.objects.create(company=company, project_number="77777", name="Unrelated warehouse", city="Denver", state="CO")
+    suggestions = link_suggestions(job)
+    assert [s.project.project_number for s in suggestions] == ["24001", "31990"]
+    assert "Project number 24001 is the job code" in suggestions[0].reasons
+    assert any(r.startswith("Name") for r in suggestions[1].reasons) and "Same start date" in suggestions[1].reasons
+
+
+def test_a_project_linked_to_a_job_is_never_suggested(job, company, pm, connection, export):
+    export.standard_job("24002", "Harbor Office Building II").write()
+    erp_refresh(connection=connection)
+    erp_job_import(job=StagedJob.objects.get(job_code="24002"), template=None, user=pm)
+    assert [s.project.project_number for s in link_suggestions(job)] == []
+
+
+def test_the_preview_lists_what_linking_changes(job, by_hand, admin):
+    preview = link_preview(job=job, project=by_hand, user=admin)
+    plan = preview.plan
+    assert plan.problems == []
+    assert plan.renamed == [("24001", "03", "Concrete works", "Concrete"), ("24001", "03-300", "Cast in place (hand)", "Cast-in-Place")]
+    assert plan.codes_to_add == [("24001", "03-400", "Precast")]
+    assert plan.lines_to_add == [("24001", "03-300", "M"), ("24001", "03-400", "S")]
+    assert plan.lines_taken_over == [("24001", "03-300", "L")]
+    assert plan.types_to_add == [("M", "Material"), ("S", "Subcontract")]
+    assert plan.only_in_project == 1
+    assert CostCode.objects.get(project=by_hand, code="03").description == "Concrete works"  # a preview writes nothing
+
+
+def test_linking_merges_the_job_without_counting_anything_twice(job, by_hand, admin, company):
+    projects = Project.objects.count()
+    project = erp_job_link(job=job, project=by_hand, user=admin)
+    assert project.pk == by_hand.pk and Project.objects.count() == projects
+    job.refresh_from_db()
+    assert (job.status, job.project_id, job.problems) == (StagedJobStatus.SYNCED, by_hand.pk, [])
+    project.refresh_from_db()
+    assert (project.erp_kind, project.erp_company_code, project.erp_job_code, project.name) == (
+        "cmic_files", "AC01", "24001", "Harbor office (bid)")  # the project keeps its own number and name
+    codes = {c.code: (c.description, c.active, c.from_erp) for c in CostCode.objects.filter(project=project)}
+    assert codes == {"03": ("Concrete", True, True), "03-300": ("Cast-in-Place", True, True), "03-400": ("Precast", True, True),
+                     "99": ("Owner allowance", True, False)}
+    # The hand-typed labor line is the ERP's now: its figures are the ERP's, not added to them.
+    assert figures(project) == {
+        ("03-300", "L"): (Decimal("12500.10"), Decimal("13000.10"), Decimal("3000.15")),
+        ("03-300", "M"): (Decimal("40000.00"), Decimal("40000.00"), Decimal("0.00")),
+        ("03-400", "S"): (Decimal("99999.99"), Decimal("99999.99"), Decimal("0.01")),
+    }
+    assert CostTransaction.objects.filter(budget_line__project=project).count() == 3
+    event = AuditEvent.objects.get(action="erp_job.linked")
+    assert event.before == {"erp_job": None, "procore_id": None, "job_status": "ready"}
+    assert event.after["erp_job"] == "24001" and {"code": "03-300", "from": "Cast in place (hand)", "to": "Cast-in-Place"} in event.after["renamed"]
+    assert SyncRun.objects.get(kind="link").outcome == "succeeded"
+
+
+def test_linking_twice_changes_nothing_more_and_a_job_cost_sync_agrees(job, by_hand, admin, accountant):
+    erp_job_link(job=job, project=by_hand, user=admin)
+    before = figures(by_hand)
+    assert erp_job_link(job=job, project=by_hand, user=admin).pk == by_hand.pk
+    run = job_costs_sync(project=by_hand, user=accountant)
+    assert figures(by_hand) == before and run.counts["job_costs_changed"] == 0
+    assert CostTransaction.objects.filter(budget_line__project=by_hand).count() == 3
+    assert AuditEvent.objects.filter(action="erp_job.linked").count() == 1
+
+
+def test_linking_needs_admin_on_erp_integrations(job, by_hand, pm):
+    with pytest.raises(PermissionRefused, match="Admin on ERP Integrations"):
+        erp_job_link(job=job, project=by_hand, user=pm)
+    job.refresh_from_db()
+    assert job.status == StagedJobStatus.READY
+
+
+def test_a_project_linked_to_another_job_is_refused_naming_the_job(job, admin, pm, connection, export):
+    export.standard_job("24002", "Riverside Clinic").write()
+    erp_refresh(connection=connection)
+    other = erp_job_import(job=StagedJob.objects.get(job_code="24002"), template=None, user=pm)
+    with pytest.raises(ImportBlocked, match="already linked to job 24002 Riverside Clinic"):
+        erp_job_link(job=job, project=other, user=admin)
+    assert CostCode.objects.filter(project=other).count() == 3
+
+
+def test_a_job_with_a_leaf_without_cost_type_cannot_be_linked(connection, export, by_hand, admin):
+    export.phase("24001", "03-500", "Formwork", "03").write()
+    erp_refresh(connection=connection)
+    job = StagedJob.objects.get(job_code="24001")
+    with pytest.raises(ImportBlocked, match="03-500"):
+        erp_job_link(job=job, project=by_hand, user=admin)
+    assert not CostCode.objects.filter(project=by_hand, code="03-400").exists()
+
+
+def test_unlink_keeps_the_project_and_stops_job_cost_syncing(job, by_hand, admin, accountant, pm):
+    erp_job_link(job=job, project=by_hand, user=admin)
+    kept = figures(by_hand)
+    job = erp_job_unlink(job=job, user=pm)
+    assert (job.status, job.project_id) == (StagedJobStatus.READY, None)
+    by_hand.refresh_from_db()
+    assert by_hand.erp_job_code == "" and figures(by_hand) == kept
+    with pytest.raises(ApplicationError, match="not linked to an ERP job"):
+        job_costs_sync(project=by_hand, user=accountant)
+    # Its number is the hand project's again: the job says so, and can be linked again.
+    assert [p["code"] for p in job.problems] == ["number_taken"]
+    erp_job_link(job=job, project=by_hand, user=admin)
+    assert AuditEvent.objects.filter(action="erp_job.unlinked").get().after["status"] == "ready"
+
+
+def test_after_unlink_the_job_can_be_added_as_a_new_project(job, company, admin, pm):
+    elsewhere = Project.objects.create(company=company, project_number="H-17", name="Harbor office")
+    erp_job_link(job=job, project=elsewhere, user=admin)
+    erp_job_unlink(job=job, user=pm)
+    project = erp_job_import(job=StagedJob.objects.get(pk=job.pk), template=None, user=pm)
+    assert project.project_number == "24001" and project.pk != elsewhere.pk
+    assert CostCode.objects.filter(project=elsewhere).count() == CostCode.objects.filter(project=project).count() == 3
+
+
+def test_unlink_can_archive_the_job(job, by_hand, admin, pm):
+    erp_job_link(job=job, project=by_hand, user=admin)
+    assert erp_job_unlink(job=job, user=pm, archive=True).status == StagedJobStatus.ARCHIVED
+
+
+def test_a_viewer_cannot_unlink(job, by_hand, admin, viewer):
+    erp_job_link(job=job, project=by_hand, user=admin)
+    with pytest.raises(PermissionRefused):
+        erp_job_unlink(job=job, user=viewer)
+    job.refresh_from_db()
+    assert job.status == StagedJobStatus.SYNCED
+
+
+@pytest.fixture
+def imported(job, pm):
+    return erp_job_import(job=job, template=None, user=pm)
+
+
+def test_refresh_cost_codes_adds_renames_and_retires_from_the_erp(imported, export, accountant):
+    export.rows["cost_codes"] = [r for r in export.rows["cost_codes"] if r["code"] != "03-400"]
+    export.rows["budget_lines"] = [r for r in export.rows["budget_lines"] if r["phase_code"] != "03-400"]
+    export.rows["cost_transactions"] = [r for r in export.rows["cost_transactions"] if r["phase_code"] != "03-400"]
+    next(r for r in export.rows["cost_codes"] if r["code"] == "03-300")["name"] = "Cast-in-Place Concrete"
+    export.phase("24001", "03-500", "Formwork", "03").line("24001", "03-500", "L", "250.50")
+    export.posted("24001", "03-500", "L", "24001-T9", "2025-07-01", "100.25")
+    export.write()
+    plan = cost_codes_preview(project=imported, user=accountant)
+    assert plan.codes_to_add == [("24001", "03-500", "Formwork")]
+    assert plan.renamed == [("24001", "03-300", "Cast-in-Place", "Cast-in-Place Concrete")]
+    assert plan.gone == [("24001", "03-400", "Precast")]
+    assert CostCode.objects.get(project=imported, code="03-300").description == "Cast-in-Place"  # preview only
+    cost_codes_refresh(project=imported, user=accountant)
+    codes = {c.code: (c.description, c.active) for c in CostCode.objects.filter(project=imported)}
+    assert codes == {"03": ("Concrete", True), "03-300": ("Cast-in-Place Concrete", True), "03-400": ("Precast", False),
+                     "03-500": ("Formwork", True)}
+    assert figures(imported)[("03-500", "L")] == (Decimal("250.50"), Decimal("250.50"), Decimal("100.25"))
+    assert figures(imported)[("03-400", "S")][2] == Decimal("0.01")  # costs of a retired code stay
+    assert AuditEvent.objects.get(action="erp_job.cost_codes_refreshed").after["cost_codes_to_add"] == [
+        {"job": "24001", "code": "03-500", "name": "Formwork"}]
+
+
+def test_refresh_cost_codes_refuses_a_new_leaf_without_a_cost_type(imported, export, accountant):
+    export.phase("24001", "03-500", "Formwork", "03").write()
+    assert "03-500" in " ".join(cost_codes_preview(project=imported, user=accountant).problems)
+    with pytest.raises(ImportBlocked, match="03-500"):
+        cost_codes_refresh(project=imported, user=accountant)
+    assert not CostCode.objects.filter(project=imported, code="03-500").exists()
+
+
+def test_refresh_cost_codes_says_what_is_wrong_with_the_erps_answer(imported, export, accountant):
+    export.line("24001", "03-300", "L", "1.00").write()  # the same job category twice
+    with pytest.raises(ApplicationError, match="given twice. Nothing was changed"):
+        cost_codes_refresh(project=imported, user=accountant)
+
+
+def test_refresh_cost_codes_needs_an_accounting_approver(imported, pm):
+    with pytest.raises(PermissionRefused, match="Can Push to Accounting"):
+        cost_codes_preview(project=imported, user=pm)
+
+
+def test_a_refresh_counts_new_cost_codes_and_the_setting_adds_them(imported, export, connection, company):
+    export.phase("24001", "03-500", "Formwork", "03").line("24001", "03-500", "L", "250.50")
+    export.phase("24001", "05", "Metals").phase("24001", "05-100", "Framing", "05").line("24001", "05-100", "M", "1.00").write()
+    erp_refresh(connection=connection, full=True)
+    assert StagedJob.objects.get(job_code="24001").new_cost_codes == 3
+    ErpSettings.objects.create(company=company, auto_add_cost_codes=True)
+    export.phase("24001", "05-200", "Decking", "05").line("24001", "05-200", "M", "2.00").write()
+    erp_refresh(connection=connection, full=True)
+    assert set(CostCode.objects.filter(project=imported).values_list("code", flat=True)) >= {"03-500", "05", "05-100", "05-200"}
+    assert StagedJob.objects.get(job_code="24001").new_cost_codes == 0
+    assert SyncRun.objects.filter(kind="cost_codes", started_by=None, outcome="succeeded").count() == 1
