@@ -569,7 +569,7 @@ def erp_job_unlink(*, job: StagedJob, user, archive: bool = False) -> StagedJob:
     busy = SyncRun.objects.filter(project=project, kind__in=[SyncRunKind.PUBLISH, SyncRunKind.JOB_COSTS, SyncRunKind.COST_CODES],
                                   outcome__in=ACTIVE).first()
     if busy is not None:
-        raise ApplicationError(f"A {busy.get_kind_display().lower()} of project {project} is {busy.get_outcome_display().lower()}; "
+        raise ApplicationError(f"{busy.get_kind_display()} of project {project} is {busy.get_outcome_display().lower()}; "
                                "wait for it to finish, then unlink.")
     connection = ProcoreConnection.objects.filter(company=job.company).first()
     procore_cleared = False
