@@ -188,6 +188,12 @@ class StagedJob(models.Model):
         return bool(self.controlling_code)
 
     @property
+    def can_be_linked(self) -> bool:
+        """Ready to Import, and nothing blocks it but its number being taken (which linking solves)."""
+        return (self.status == StagedJobStatus.READY and not self.is_sub_job
+                and all(p.get("code") == "number_taken" for p in self.problems))
+
+    @property
     def can_be_imported(self) -> bool:
         return self.status == StagedJobStatus.READY and not self.problems and not self.is_sub_job
 

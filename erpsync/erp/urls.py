@@ -1,7 +1,7 @@
 from django.shortcuts import redirect
 from django.urls import path
 
-from erpsync.erp.views import erp_settings, history, job_costs, job_detail, jobs, refresh
+from erpsync.erp.views import erp_settings, history, job_costs, job_detail, jobs, link, refresh
 
 app_name = "erp"
 
@@ -14,6 +14,10 @@ urlpatterns = [
     path("jobs/<int:pk>/archive/", jobs.job_archive, name="job_archive"),
     path("jobs/<int:pk>/restore/", jobs.job_restore, name="job_restore"),
     path("jobs/<int:pk>/publish/", jobs.job_publish, name="job_publish"),
+    path("jobs/<int:pk>/link/", link.job_link, name="job_link"),
+    path("jobs/<int:pk>/link/<int:project_pk>/", link.job_link_confirm, name="job_link_confirm"),
+    path("jobs/<int:pk>/unlink/", link.job_unlink, name="job_unlink"),
+    path("projects/<int:pk>/cost-codes/", link.cost_codes, name="cost_codes"),
     path("refresh/", refresh.refresh, name="refresh"),
     path("refresh/progress/", refresh.progress, name="refresh_progress"),
     path("job-costs/", job_costs.job_costs, name="job_costs"),

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from erpsync.companies.models import Membership
-from erpsync.companies.permissions import can_import_erp_job, can_manage_templates
+from erpsync.companies.permissions import can_import_erp_job, can_manage_templates, can_refresh_erp
 from erpsync.errors import ApplicationError
 from erpsync.search import search_query
 from erpsync.projects.models import CostCode, Project, ProjectTemplate
@@ -59,6 +59,7 @@ def project_detail(request, pk):
         "section": "projects", "project": project, "team": project.team.select_related("user"),
         "sub_jobs": project.sub_jobs.all(), "report": report, "chart": report.chart(), "query": query,
         "erp_jobs": project.erp_jobs.all(), "can_retry_publish": can_import_erp_job(request.membership),
+        "can_refresh_cost_codes": can_refresh_erp(request.membership),
         "open_division": division,
     }
     if query:

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from erpsync.erp.models import ErpConnection, ProcoreConnection, StagedJob
 from erpsync.erp.services import erp_job_archive, erp_job_import, erp_refresh
-from erpsync.projects.models import ProjectTemplate
+from erpsync.projects.models import Project, ProjectTemplate
 
 ROLES = ("admin", "pm", "accountant", "viewer", "outsider")
 
@@ -45,6 +45,10 @@ MATRIX = {
     "erp:job_archive": ("POST", ERP_MANAGE, "ready_job"),
     "erp:job_restore": ("POST", ERP_MANAGE, "archived_job"),
     "erp:job_publish": ("POST", ERP_IMPORT, "synced_job"),
+    "erp:job_link": ("GET", ERP_ADMIN, "ready_job"),
+    "erp:job_link_confirm": ("POST", ERP_ADMIN, "job_and_hand_project"),
+    "erp:job_unlink": ("POST", ERP_MANAGE, "synced_job"),
+    "erp:cost_codes": ("POST", ERP_PUSH, "project"),
     "erp:refresh": ("POST", ERP_PUSH | {"outsider"}, None),
     "erp:refresh_progress": ("GET", ERP_VIEW | {"outsider"}, None),
     "erp:job_costs": ("GET", ERP_VIEW | {"outsider"}, None),
@@ -100,23 +104,26 @@ def objects(company, connection, export, admin):
         "connection": ErpConnection.objects.get(company=company).pk,
         "template": ProjectTemplate.objects.create(company=company, name="Commercial").pk,
         "job_code": "24003",
+        "job_and_hand_project": [StagedJob.objects.get(job_code="24003").pk,
+                                 Project.objects.create(company=company, project_number="H-1", name="Typed in by hand").pk],
         "procore": ProcoreConnection.objects.create(company=company, base_url="http://127.0.0.1:9", login_url="http://127.0.0.1:9",
                                                     procore_company_id=1, client_id="x").pk,
     }
 
 
-IN_URL = {"ready_job", "archived_job", "synced_job", "project", "connection", "template", "job_code"}  # the others are the company's own
+IN_URL = {"ready_job", "archived_job", "synced_job", "project", "connection", "template", "job_code", "job_and_hand_project"}  # the others are the company's own
 
 
 def url_of(name: str, objects: dict) -> str:
     needs = MATRIX[name][2]
-    return reverse(name, args=[objects[needs]] if needs in IN_URL else [])
+    args = objects[needs] if needs in IN_URL else []
+    return reverse(name, args=args if isinstance(args, list) else [args])
 
 
 def data_for(name: str, user) -> dict:
     if name == "company_switch":
         return {"company": str(user.memberships.get().company_id)}  # the user's own company
-    return {"erp:job_add": {"template": ""}}.get(name, {})
+    return {"erp:job_add": {"template": ""}, "erp:job_unlink": {"then": "ready"}, "erp:job_link_confirm": {"procore_project": "new"}}.get(name, {})
 
 
 class Rollback(Exception):

@@ -19,22 +19,27 @@ def _check(company, user) -> None:
         raise PermissionRefused(ADMIN_REQUIREMENT)
 
 
-def erp_settings_update(*, company, user, default_template: ProjectTemplate | None, base_type_mapping: dict[str, str]) -> ErpSettings:
+def erp_settings_update(*, company, user, default_template: ProjectTemplate | None, base_type_mapping: dict[str, str],
+                        auto_add_cost_codes: bool | None = None) -> ErpSettings:
     _check(company, user)
     if default_template is not None and default_template.company_id != company.pk:
         raise PermissionRefused("That project template belongs to another company.")
     mapping = {code: base for code, base in base_type_mapping.items() if base in BaseType.values}
     with transaction.atomic():
         settings, _ = ErpSettings.objects.select_for_update().get_or_create(company=company)
-        before = {"default_template": settings.default_template.name if settings.default_template else None, "base_type_mapping": settings.base_type_mapping}
+        before = {"default_template": settings.default_template.name if settings.default_template else None,
+                  "base_type_mapping": settings.base_type_mapping, "auto_add_cost_codes": settings.auto_add_cost_codes}
         settings.default_template = default_template
         settings.base_type_mapping = mapping
+        if auto_add_cost_codes is not None:
+            settings.auto_add_cost_codes = auto_add_cost_codes
         settings.full_clean()
         settings.save()
         # Cost types already in the registry follow the mapping too.
         for code, base in mapping.items():
             CostType.objects.filter(company=company, code=code).exclude(base_type=base).update(base_type=base)
-        after = {"default_template": default_template.name if default_template else None, "base_type_mapping": mapping}
+        after = {"default_template": default_template.name if default_template else None, "base_type_mapping": mapping,
+                 "auto_add_cost_codes": settings.auto_add_cost_codes}
         if before != after:
             audit_event_record(company=company, actor=user, action="erp_settings.changed", obj=settings, before=before, after=after)
     return settings

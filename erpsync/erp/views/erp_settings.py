@@ -20,6 +20,7 @@ admin_only = require(permissions.can_administer_erp, permissions.ADMIN_REQUIREME
 
 class SettingsForm(forms.Form):
     default_template = forms.ModelChoiceField(queryset=ProjectTemplate.objects.none(), required=False, empty_label="Do not apply a template")
+    auto_add_cost_codes = forms.BooleanField(required=False, label="Add new cost codes to synced projects after each refresh")
 
     def __init__(self, *args, company, categories: list[tuple[str, str, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,7 +53,7 @@ def settings_page(request):
         if form.is_valid():
             try:
                 erp_settings_update(company=company, user=request.user, default_template=form.cleaned_data["default_template"],
-                                    base_type_mapping=form.mapping())
+                                    base_type_mapping=form.mapping(), auto_add_cost_codes=form.cleaned_data["auto_add_cost_codes"])
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             else:
@@ -60,7 +61,8 @@ def settings_page(request):
                 return redirect("erp:settings")
     else:
         form = SettingsForm(company=company, categories=categories,
-                            initial={"default_template": settings.default_template if settings else None})
+                            initial={"default_template": settings.default_template if settings else None,
+                                     "auto_add_cost_codes": settings.auto_add_cost_codes if settings else False})
     return erp_page(request, "erp/settings.html", "settings", {
         "form": form, "connections": company.erp_connections.order_by("name"), "company": company,
         "procore": ProcoreConnection.objects.filter(company=company).first(),

@@ -13,6 +13,7 @@ from erpsync.erp.rules import resolved_parents
 from erpsync.erp.services.validate import structure_of
 from erpsync.erp.views.common import can_view, erp_page
 from erpsync.erp.views.jobs import _procore, _templates
+from erpsync.projects.models import Project
 
 
 @can_view
@@ -48,7 +49,10 @@ def job_detail(request, pk):
         | Q(object_type="project", object_id__in=[str(p) for p in project_ids])).select_related("actor").order_by("-created_at")[:20])
     control = (StagedJob.objects.filter(connection=job.connection, erp_company_code=job.erp_company_code,
                                         job_code=job.controlling_code).first() if job.controlling_code else None)
+    number_taken_by = (Project.objects.filter(company=company, project_number=job.job_code).first()
+                       if any(p.get("code") == "number_taken" for p in job.problems) else None)
     return erp_page(request, "erp/job_detail.html", "jobs", {
+        "number_taken_by": number_taken_by,
         "job": job, "sub_jobs": jobs[1:], "control": control, "divisions": divisions, "open_division": division,
         "open_codes": _tree(job, division) if division else None,
         "template": settings.default_template if settings else None, "templates": templates,
