@@ -36,7 +36,8 @@ def run_sentence(run: SyncRun) -> SafeString:
     project = _project_link(run.project) if run.project_id else ""
     if run.outcome in (SyncRunOutcome.FAILED, SyncRunOutcome.INTERRUPTED):
         what = {SyncRunKind.REFRESH: "The refresh", SyncRunKind.IMPORT: "Adding the job",
-                SyncRunKind.JOB_COSTS: "The job-cost sync", SyncRunKind.PUBLISH: "Publishing to Procore"}.get(run.kind, "The run")
+                SyncRunKind.JOB_COSTS: "The job-cost sync", SyncRunKind.PUBLISH: "Publishing to Procore",
+                SyncRunKind.LINK: "Linking the job", SyncRunKind.COST_CODES: "Refreshing the cost codes"}.get(run.kind, "The run")
         done = "failed" if run.outcome == SyncRunOutcome.FAILED else "was interrupted"
         return format_html("{}{} {}{}: {}", what, format_html(" of {}", project) if project else "", done,
                            "" if run.outcome == SyncRunOutcome.FAILED else " and changed nothing" if run.kind == SyncRunKind.REFRESH
@@ -66,6 +67,18 @@ def run_sentence(run: SyncRun) -> SafeString:
         return format_html("Published {} to Procore: {}, {}, {} ({}).", project or "the project", _n(c.get("cost_codes"), "cost code"),
                            _n(c.get("cost_type_assignments"), "cost type assignment"), _n(c.get("job_costs"), "job cost"),
                            _n(c.get("requests"), "request"))
+    if run.kind == SyncRunKind.LINK:
+        job = run.job.job_code if run.job_id else ""
+        return format_html("Linked {} to {}: {} and {} added, {} renamed, {} typed in by hand now synced; {} job cost{} changed.",
+                           _job_link(job) if job else "the job", project or "the project", _n(c.get("cost_codes_added"), "cost code"),
+                           _n(c.get("budget_lines_added"), "budget line"), _n(c.get("cost_codes_renamed"), "cost code"),
+                           _n(c.get("budget_lines_taken_over"), "budget line"), intcomma(c.get("job_costs_changed", 0)),
+                           "" if c.get("job_costs_changed") == 1 else "s")
+    if run.kind == SyncRunKind.COST_CODES:
+        return format_html("Refreshed the cost codes of {}{}: {} and {} added, {} renamed, {} made inactive.", project or "the project",
+                           "" if run.started_by_id else " (added after a refresh, as the settings ask)",
+                           _n(c.get("cost_codes_added"), "cost code"), _n(c.get("budget_lines_added"), "budget line"),
+                           intcomma(c.get("cost_codes_renamed", 0)), intcomma(c.get("cost_codes_made_inactive", 0)))
     return format_html("{}", run.get_kind_display())
 
 
@@ -93,6 +106,19 @@ def event_sentence(event: AuditEvent) -> SafeString:
     if a == "erp_job.imported":
         return format_html("Added job {} as project {}{}.", _job_link(after.get("erp_job", "")), record,
                            format_html(" with the template {}", after["template"]) if after.get("template") else "")
+    if a == "erp_job.linked":
+        return format_html("Linked job {} to the existing project {}{}.", _job_link(after.get("erp_job", "")), record,
+                           format_html(" ({} renamed to {}'s name)", _n(len(after.get("renamed") or []), "cost code"), "the ERP")
+                           if after.get("renamed") else "")
+    if a == "erp_job.unlinked":
+        code = record.split(" ", 1)[0]
+        return format_html("Unlinked job {} from project {}; the job went to {}{}.", _job_link(code), after.get("project", ""),
+                           "Archived" if after.get("status") == "archived" else "Ready to Import",
+                           " and Procore's project is no longer marked as the job's" if after.get("procore_origin_cleared") else "")
+    if a == "erp_job.cost_codes_refreshed":
+        return format_html("Refreshed the cost codes of {} from the ERP: {} added, {} renamed, {} made inactive.", record,
+                           _n(len(after.get("cost_codes_to_add") or []), "cost code"), intcomma(len(after.get("cost_codes_renamed") or [])),
+                           intcomma(len(after.get("cost_codes_no_longer_in_erp") or [])))
     if a in ("erp_job.archived", "erp_job.restored"):
         code = record.split(" ", 1)[0]
         if a == "erp_job.archived":
