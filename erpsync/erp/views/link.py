@@ -90,7 +90,7 @@ def job_link_confirm(request, pk, project_pk):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("erp:job_link", pk=job.pk)
-    form = LinkForm(request.POST or None, preview=preview)
+    form = LinkForm(request.POST if request.method == "POST" else None, preview=preview)
     if request.method == "POST" and form.is_valid() and not preview.refusals:
         try:
             erp_job_link(job=job, project=project, user=request.user, procore_project_id=form.procore_project_id())
@@ -121,7 +121,7 @@ def job_unlink(request, pk):
     if job.status != StagedJobStatus.SYNCED or job.project is None or job.controlling_code:
         messages.error(request, f"Job {job.job_code} is not linked to a project{' of its own; unlink its control job' if job.controlling_code else ''}.")
         return redirect("erp:job_detail", pk=job.pk)
-    form = UnlinkForm(request.POST or None)
+    form = UnlinkForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         project = job.project
         try:
