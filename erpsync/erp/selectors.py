@@ -33,7 +33,7 @@ def staged_job_list(company, *, status: str, query: str = "", sort: str = "id", 
     return jobs.select_related("project", "connection").only(
         "job_code", "name", "erp_status", "city", "state", "start_date", "end_date", "cost_code_count", "sub_job_count",
         "problems", "status", "last_job_cost_sync_at", "erp_company_code", "controlling_code",
-        "publish_status", "publish_step", "publish_error",
+        "publish_status", "publish_step", "publish_error", "new_cost_codes",
         "project__project_number", "project__name", "connection__kind",
     ).order_by(*order)
 

@@ -100,7 +100,11 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
                 setattr(jc, k, v)
             jc.as_of = now
             changed.append(jc)
-    JobCost.objects.bulk_update(changed, [*JOB_COST_FIGURES, "as_of"], batch_size=1000)
+    # One statement per row through the driver: the ORM's bulk_update builds a CASE per field and row,
+    # which for a large job takes seconds.
+    bulk_insert(JobCost, ["budget_line", *JOB_COST_FIGURES, "as_of"],
+                ((jc.budget_line_id, *(getattr(jc, k) for k in JOB_COST_FIGURES), now) for jc in changed),
+                update_conflicts=["budget_line"])
     return {"job_costs_changed": len(changed), "cost_transactions_added": len(new_rows), "budget_lines_not_in_project": not_in_project}
 
 

@@ -8,7 +8,9 @@ counted twice. Codes that exist only in the project stay as they are; codes the 
 has are made inactive, never deleted.
 """
 
+import logging
 from collections import defaultdict
+from itertools import batched
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -48,6 +50,8 @@ from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.validate import erp_job_validate, limits, staged_jobs_recheck, structure_of
 from erpsync.errors import ApplicationError, ImportBlocked, NotFound, PermissionRefused
 from erpsync.projects.models import BudgetLine, CostCode, CostType, JobCost, Project, SubJob
+
+logger = logging.getLogger(__name__)
 
 SUGGESTIONS = 5
 SUGGESTION_FLOOR = 45  # a weaker match is noise, not a suggestion
@@ -304,7 +308,7 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
 
     local = {(c.sub_job.code if c.sub_job else control.job_code, c.code): c
              for c in CostCode.objects.filter(project=project).select_related("sub_job")}
-    changed = []
+    changed, taken_codes = [], []
     for job_code, (codes, _) in structures.by_job.items():
         parents = resolved_parents(codes)
         pending = list(codes)
@@ -312,18 +316,21 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
             level = [c for c in pending if not parents[c[0]] or (job_code, parents[c[0]]) in local]
             if not level:
                 raise ApplicationError(f"The cost codes of job {job_code} form a loop through their parents.")
+            made = []
             for code, name, _, active in level:
                 mine = local.get((job_code, code))
                 if mine is None:
-                    local[(job_code, code)] = CostCode.objects.create(
-                        project=project, sub_job=sub_jobs[job_code], code=code, description=name, active=active,
-                        parent=local.get((job_code, parents[code])), from_erp=True)
+                    made.append(CostCode(project=project, sub_job=sub_jobs[job_code], code=code, description=name, active=active,
+                                         parent=local.get((job_code, parents[code])), from_erp=True))
                     continue
                 renamed = mine.description != name
-                if renamed or not mine.from_erp or (active and not mine.active):
+                if renamed or (active and not mine.active):
                     mine.procore_outdated = mine.procore_outdated or bool(renamed and mine.procore_id)
                     mine.description, mine.from_erp, mine.active = name, True, mine.active or active
                     changed.append(mine)
+                elif not mine.from_erp:
+                    taken_codes.append(mine.pk)
+            local.update(((job_code, c.code), c) for c in CostCode.objects.bulk_create(made, batch_size=1000))
             done = {c[0] for c in level}
             pending = [c for c in pending if c[0] not in done]
     if retire_missing:
@@ -332,26 +339,29 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
             mine.active = False
             changed.append(mine)
     CostCode.objects.bulk_update(changed, ["description", "from_erp", "active", "procore_outdated"], batch_size=1000)
+    for chunk in batched(taken_codes, 1000):  # taken over as they are: one UPDATE per thousand, not a CASE per row
+        CostCode.objects.filter(pk__in=chunk).update(from_erp=True)
 
     lines = {(bl.cost_code_id, bl.cost_type_id): bl for bl in BudgetLine.objects.filter(project=project)}
     now = timezone.now()
-    taken = []
+    taken, made_lines = [], []
     for job_code, (_, erp_lines) in structures.by_job.items():
         for phase, category, *_ in erp_lines:
             code, cost_type = local[(job_code, phase)], types[category]
             line = lines.get((code.pk, cost_type.pk))
             if line is None:
-                lines[(code.pk, cost_type.pk)] = BudgetLine.objects.create(project=project, cost_code=code, cost_type=cost_type,
-                                                                          from_erp=True)
+                made_lines.append(BudgetLine(project=project, cost_code=code, cost_type=cost_type, from_erp=True))
             elif not line.from_erp:
                 line.from_erp = True
                 taken.append(line)
-    BudgetLine.objects.bulk_update(taken, ["from_erp"])
+    BudgetLine.objects.bulk_create(made_lines, batch_size=1000)
+    for chunk in batched([line.pk for line in taken], 1000):
+        BudgetLine.objects.filter(pk__in=chunk).update(from_erp=True)
     # Every line of the ERP carries a job cost; the sync below fills it from the ERP (a hand-typed one is replaced, not added to).
     without = BudgetLine.objects.filter(project=project, from_erp=True, job_cost__isnull=True)
     JobCost.objects.bulk_create([JobCost(budget_line=bl, as_of=now, **dict.fromkeys(
         ("original_budget", "approved_changes", "revised_budget", "committed_cost", "job_to_date_cost", "job_to_date_units",
-         "month_to_date_cost", "percent_complete"), Decimal(0))) for bl in without])
+         "month_to_date_cost", "percent_complete"), Decimal(0))) for bl in without], batch_size=1000)
     return {"cost_codes_added": len(plan.codes_to_add), "cost_codes_renamed": len(plan.renamed),
             "cost_codes_made_inactive": len(plan.gone), "budget_lines_added": len(plan.lines_to_add),
             "budget_lines_taken_over": len(plan.lines_taken_over), "cost_types_added": len(plan.types_to_add),
@@ -488,7 +498,7 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
         raise ImportBlocked(f"Job {job.job_code} cannot be linked: " + " ".join(problems))
     connection = ProcoreConnection.objects.filter(company=job.company).first()
     stamped = ""
-    if connection is not None and procore_project_id and procore_project_id != project.procore_id:
+    if connection is not None and procore_project_id:  # the project's own Procore project too: an unlink cleared its mark
         stamped = _procore_stamp(connection, job, project, int(procore_project_id))
     with sync_run_recording(company=job.company, kind=SyncRunKind.LINK, connection=job.connection, user=user, project=project,
                             progress=progress, job=job) as (run, report):
@@ -665,8 +675,9 @@ def new_cost_codes_auto_add(connection) -> int:
                                             new_cost_codes__gt=0).select_related("project", "connection", "company"):
         try:
             cost_codes_refresh(project=control.project, structures=staged_structures(control))
-        except ApplicationError:
-            continue  # recorded as a failed run with its reasons; the count stays on screen
+        except Exception:  # the refresh itself succeeded: this job's run is recorded as failed, with why, and its count stays on screen
+            logger.warning("new cost codes of job %s were not added", control.job_code, exc_info=True)
+            continue
         updated += 1
     return updated
 

@@ -88,6 +88,13 @@ def test_unlink_clears_procores_origin_and_a_failure_there_changes_nothing(job, 
     procore.faults.fail_next.clear()
     erp_job_unlink(job=job, user=pm)
     assert "origin_id" not in procore.projects[existing["id"]] and "origin_code" not in procore.projects[existing["id"]]
+    # Linked again, to the same Procore project: marked again, and nothing is made twice.
+    preview = link_preview(job=StagedJob.objects.get(pk=job.pk), project=by_hand, user=admin)
+    assert [p["id"] for p in preview.procore_projects] == [existing["id"]]
+    erp_job_link(job=job, project=by_hand, user=admin, procore_project_id=existing["id"])
+    assert procore.projects[existing["id"]]["origin_id"] == "cmic_files:AC01:24001"
+    publish(job)
+    assert len(procore.cost_codes[existing["id"]]) == 3 and len(procore.projects) == 1
 
 
 def test_refresh_cost_codes_publishes_a_new_phase_once(job, pm, accountant, export, procore_connection, procore):
