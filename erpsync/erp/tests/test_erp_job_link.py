@@ -231,3 +231,32 @@ def test_a_refresh_counts_new_cost_codes_and_the_setting_adds_them(imported, exp
     assert set(CostCode.objects.filter(project=imported).values_list("code", flat=True)) >= {"03-500", "05", "05-100", "05-200"}
     assert StagedJob.objects.get(job_code="24001").new_cost_codes == 0
     assert SyncRun.objects.filter(kind="cost_codes", started_by=None, outcome="succeeded").count() == 1
+
+
+def test_a_company_at_its_project_limit_can_still_link(job, by_hand, admin, company):
+    company.project_limit = Project.objects.filter(company=company).count()
+    company.save()
+    erp_job_link(job=job, project=by_hand, user=admin)
+    assert StagedJob.objects.get(pk=job.pk).status == StagedJobStatus.SYNCED
+
+
+def test_auto_add_leaves_a_job_whose_new_phases_break_a_rule_and_says_why(imported, export, connection, company):
+    ErpSettings.objects.create(company=company, auto_add_cost_codes=True)
+    export.phase("24001", "03-500", "Formwork", "03").write()  # a leaf without a cost type
+    erp_refresh(connection=connection, full=True)
+    assert not CostCode.objects.filter(project=imported, code="03-500").exists()
+    assert StagedJob.objects.get(job_code="24001").new_cost_codes == 1
+    (run,) = SyncRun.objects.filter(kind="cost_codes")
+    assert run.outcome == "failed" and "03-500" in run.error
+    assert SyncRun.objects.filter(kind="refresh").latest("pk").outcome == "succeeded"
+
+
+def test_sync_history_tells_the_link_and_the_unlink(job, by_hand, admin, pm, signed_in):
+    from django.urls import reverse
+
+    erp_job_link(job=job, project=by_hand, user=admin)
+    erp_job_unlink(job=job, user=pm, archive=True)
+    page = signed_in(admin).get(reverse("erp:history")).content.decode()
+    assert "Linked job" in page and "to the existing project 24001 Harbor office (bid)" in page
+    assert "Unlinked job" in page and "the job went to Archived" in page
+    assert "1 cost code and 2 budget lines added, 2 cost codes renamed, 1 budget line typed in by hand now synced" in page
