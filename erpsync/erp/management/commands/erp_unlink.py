@@ -1,17 +1,13 @@
-from erpsync.erp.management.commands._common import ErpCommand
+from erpsync.erp.management.commands._common import JobStatusCommand
 from erpsync.erp.services import erp_job_unlink
 
 
-class Command(ErpCommand):
+class Command(JobStatusCommand):
     help = "Unlink an ERP job from its project, as USER: the project keeps its data, its job costs stop syncing."
 
     def add_arguments(self, parser):
-        parser.add_argument("job_code")
-        parser.add_argument("--user", required=True)
+        super().add_arguments(parser)
         parser.add_argument("--archive", action="store_true", help="archive the job afterwards (default: back to Ready to Import)")
-        self.add_company_argument(parser)
-        parser.add_argument("--connection", help="the connection the job comes from (needed when two stage the same job code)")
-        self.add_json_argument(parser)
 
     def handle(self, *args, **options):
         user = self.user(options["user"])
