@@ -58,6 +58,7 @@ def test_erp_refresh_cost_codes_dry_run_then_apply(refreshed, export, connection
     export.phase("24001", "03-500", "Formwork", "03").line("24001", "03-500", "L", "250.50").write()
     erp_refresh(connection=connection)
     assert StagedJob.objects.get(job_code="24001").new_cost_codes == 1
+    assert "project 24001, 1 new cost code in the ERP" in run("erp_jobs", "--status", "synced")
     dry = json.loads(run("erp_refresh_cost_codes", "24001", "--user", "accountant", "--dry-run", "--json"))
     assert dry["applied"] is False and dry["cost_codes_to_add"] == [{"job": "24001", "code": "03-500", "name": "Formwork"}]
     assert not CostCode.objects.filter(code="03-500").exists()

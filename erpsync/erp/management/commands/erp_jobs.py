@@ -15,6 +15,7 @@ def _row(job: StagedJob) -> dict:
         "status": job.status,
         "project": job.project.project_number if job.project else None,
         "problems": [p["message"] for p in job.problems],
+        "new_cost_codes": job.new_cost_codes,  # a synced job: cost codes in the ERP its project does not have yet
     }
 
 
@@ -42,6 +43,8 @@ class Command(ErpCommand):
             # What blocks adding a job matters while it waits to be added; an added one shows its project.
             waiting = r["status"] == StagedJobStatus.READY
             mark = ("blocked" if r["problems"] else "ok") if waiting else f"project {r['project']}" if r["project"] else r["status"]
+            if r["new_cost_codes"] and not waiting:
+                mark += f", {r['new_cost_codes']} new cost code{'s' if r['new_cost_codes'] != 1 else ''} in the ERP"
             self.stdout.write(f"{r['job_code']:<12} {r['name'][:40]:<40} {r['cost_codes']:>5} codes  {mark}")
             for problem in r["problems"] if waiting else ():
                 self.stdout.write(f"{'':<12} - {problem}")
