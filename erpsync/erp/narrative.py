@@ -116,9 +116,11 @@ def event_sentence(event: AuditEvent) -> SafeString:
                            "Archived" if after.get("status") == "archived" else "Ready to Import",
                            " and Procore's project is no longer marked as the job's" if after.get("procore_origin_cleared") else "")
     if a == "erp_job.cost_codes_refreshed":
+        counts = after.get("counts") or {}
         return format_html("Refreshed the cost codes of {} from the ERP: {} added, {} renamed, {} made inactive.", record,
-                           _n(len(after.get("cost_codes_to_add") or []), "cost code"), intcomma(len(after.get("cost_codes_renamed") or [])),
-                           intcomma(len(after.get("cost_codes_no_longer_in_erp") or [])))
+                           _n(counts.get("cost_codes_added", len(after.get("cost_codes_to_add") or [])), "cost code"),
+                           intcomma(counts.get("cost_codes_renamed", len(after.get("cost_codes_renamed") or []))),
+                           intcomma(counts.get("cost_codes_made_inactive", len(after.get("cost_codes_no_longer_in_erp") or []))))
     if a in ("erp_job.archived", "erp_job.restored"):
         code = record.split(" ", 1)[0]
         if a == "erp_job.archived":

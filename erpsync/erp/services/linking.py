@@ -162,7 +162,14 @@ class Plan:
         return sum(map(len, (self.codes_to_add, self.renamed, self.reactivated, self.gone, self.lines_to_add,
                              self.lines_taken_over, self.types_to_add, self.sub_jobs_to_add)))
 
-    def as_dict(self) -> dict:
+    def as_dict(self, *, most: int | None = None) -> dict:
+        """The plan as data; with `most`, each list cut to its first `most` items (an audit record need not hold thousands)."""
+        data = self._as_dict()
+        if most is not None:
+            data = {k: v[:most] if isinstance(v, list) else v for k, v in data.items()}
+        return data
+
+    def _as_dict(self) -> dict:
         return {
             "cost_codes_to_add": [{"job": j, "code": c, "name": n} for j, c, n in self.codes_to_add],
             "cost_codes_renamed": [{"job": j, "code": c, "from": a, "to": b} for j, c, a, b in self.renamed],
@@ -656,7 +663,7 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
             StagedJob.objects.filter(project=project).update(last_job_cost_sync_at=timezone.now())
             if plan.changes:
                 audit_event_record(company=project.company, actor=user, action="erp_job.cost_codes_refreshed", obj=project,
-                                   before={"renamed_from": {c: a for _, c, a, _ in plan.renamed}}, after=plan.as_dict())
+                                   before={"renamed_from": {c: a for _, c, a, _ in plan.renamed[:500]}}, after={**plan.as_dict(most=500), "counts": counts})
         run.counts = counts
         report(3, 3, "Done")
     new_cost_codes_recount(control.connection, {control.pk})
