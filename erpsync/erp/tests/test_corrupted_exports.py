@@ -284,7 +284,7 @@ JOB_TEXT = {"JobName": "name", "JobStatusCode": "erp_status", "JobAddress1": "ad
             "JobZip": "zip"}
 GROUPED = r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"  # the one spelling with commas an amount may have
 
-any_text = st.text(st.characters(exclude_characters="\r\n"), max_size=300)  # a line break would make it two rows
+any_text = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=300)  # a file holds UTF-8; a line break would make it two rows
 amounts = st.one_of(
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
     st.decimals(min_value=-10**15, max_value=10**15, places=2).map(lambda d: f"{d:,}"),
