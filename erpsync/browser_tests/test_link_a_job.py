@@ -25,7 +25,8 @@ def test_an_admin_links_the_blocked_demo_job_to_the_project_typed_in_by_hand(dem
     suggestion.get_by_role("link").click()
 
     expect(page.get_by_role("heading", level=2)).to_contain_text("to project 25124 Warehouse bid (entered by hand)")
-    expect(page.get_by_text(re.compile(r"\d+ cost codes? added"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"To add: \d+ cost codes?\s+and \d+ cost type assignments?"))).to_be_visible()
+    screenshot("link-preview")
     page.get_by_role("button", name="Link job 25124 to project 25124").click()
 
     expect(page.locator("#messages")).to_contain_text("Job 25124 is linked to project 25124 Warehouse bid (entered by hand)")

@@ -45,7 +45,7 @@ def test_confirming_the_preview_links_the_job(job, by_hand, signed_in, admin):
     client = signed_in(admin)
     url = reverse("erp:job_link_confirm", args=[job.pk, by_hand.pk])
     preview = client.get(url).content.decode()
-    assert "3 cost codes added" in preview and "Link job 24001 to project 24001" in preview
+    assert "To add: 3 cost codes\n      and 3 cost type assignments, with 3 cost types the company does not have yet" in preview and "Link job 24001 to project 24001" in preview
     response = client.post(url, follow=True)
     assert "Job 24001 is linked to project" in response.content.decode()
     assert StagedJob.objects.get(pk=job.pk).project_id == by_hand.pk
