@@ -26,7 +26,7 @@ def violations(page) -> list[str]:
 def test_no_main_page_has_an_accessibility_violation(demo, axe_page):
     from erpsync.erp.models import StagedJob
     from erpsync.erp.services import erp_job_archive, erp_job_import
-    from erpsync.projects.models import ProjectTemplate
+    from erpsync.projects.models import Project, ProjectTemplate
 
     page = axe_page
     page.goto("/login/")
@@ -39,11 +39,15 @@ def test_no_main_page_has_an_accessibility_violation(demo, axe_page):
     project = erp_job_import(job=StagedJob.objects.get(job_code="25101"), template=None, user=admin)
     erp_job_archive(job=StagedJob.objects.get(job_code="25103"), user=admin)
     template = ProjectTemplate.objects.first()
+    blocked = StagedJob.objects.get(job_code="25124", controlling_code="")  # its number is a hand-typed project's
+    by_hand = Project.objects.get(project_number="25124")
     for path in ("/erp/jobs/", "/erp/jobs/?status=synced", "/erp/jobs/?status=archived", "/erp/jobs/?q=Boston",
                  "/erp/job-costs/", "/erp/history/", "/erp/settings/", "/erp/connections/new/?kind=cmic",
                  "/erp/connections/new/?kind=cmic_files", "/erp/procore/", "/projects/", f"/projects/{project.pk}/",
                  "/templates/", "/templates/new/", f"/templates/{template.pk}/",
-                 f"/erp/jobs/{StagedJob.objects.get(job_code='25130').pk}/", f"/erp/jobs/{StagedJob.objects.get(job_code='25101').pk}/"):
+                 f"/erp/jobs/{StagedJob.objects.get(job_code='25130').pk}/", f"/erp/jobs/{StagedJob.objects.get(job_code='25101').pk}/",
+                 f"/erp/jobs/{blocked.pk}/link/", f"/erp/jobs/{blocked.pk}/link/?q=ware", f"/erp/jobs/{blocked.pk}/link/{by_hand.pk}/",
+                 f"/erp/jobs/{StagedJob.objects.get(job_code='25101').pk}/unlink/", f"/erp/projects/{project.pk}/cost-codes/"):
         page.goto(path)
         found[path] = violations(page)
     assert {path: v for path, v in found.items() if v} == {}

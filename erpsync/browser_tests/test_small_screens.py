@@ -30,13 +30,17 @@ def sideways(page) -> int:
 def test_no_page_scrolls_sideways_at_phone_width(demo, phone, request):
     from erpsync.erp.models import StagedJob
     from erpsync.erp.services import erp_job_import
+    from erpsync.projects.models import Project
 
     job = StagedJob.objects.get(job_code="25130")  # the large job: 2,128 cost codes
     erp_job_import(job=job, template=None, user=job.company.memberships.get(user__username="admin").user)
     sign_in(phone, "admin", "demo-admin")
     wide = {}
-    for path in (*PAGES[:-1], f"/projects/{StagedJob.objects.get(job_code='25130').project_id}/",
-                 f"/erp/jobs/{StagedJob.objects.get(job_code='25104').pk}/"):
+    blocked = StagedJob.objects.get(job_code="25124", controlling_code="")  # its number is a hand-typed project's
+    by_hand = Project.objects.get(project_number="25124")
+    large = StagedJob.objects.get(job_code="25130").project_id
+    for path in (*PAGES[:-1], f"/projects/{large}/", f"/erp/jobs/{StagedJob.objects.get(job_code='25104').pk}/",
+                 f"/erp/jobs/{blocked.pk}/link/", f"/erp/jobs/{blocked.pk}/link/{by_hand.pk}/", f"/erp/projects/{large}/cost-codes/"):
         phone.goto(path)
         if sideways(phone) > 0:
             wide[path] = sideways(phone)
