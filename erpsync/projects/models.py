@@ -207,6 +207,8 @@ class CostTransaction(models.Model):
     units = models.DecimalField(**QUANTITY)
     source = models.CharField(max_length=20, blank=True)
     reference = models.CharField(max_length=80, blank=True)
+    # Posted in the ERP and read from it: the job-to-date figures of a line that follows the ERP are summed from these only.
+    from_erp = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["budget_line", "erp_key"], name="cost_transaction_unique")]

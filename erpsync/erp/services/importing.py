@@ -272,9 +272,9 @@ def _create_cost_structure(project, job, staged: dict, sub_jobs: dict, transacti
             if not (money_fits(t.amount) and quantity_fits(t.units)):
                 money(t.amount, t.where)
                 quantity(t.units, t.where)
-            yield (pk, t.number, t.posted_on, t.amount, t.units, t.source, t.reference)
+            yield (pk, t.number, t.posted_on, t.amount, t.units, t.source, t.reference, True)
 
     written = bulk_insert(
-        CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference"], transaction_rows()
+        CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference", "from_erp"], transaction_rows()
     )
     return {"cost_codes": len(created_codes), "budget_lines": len(line_pks), "cost_transactions": written, "sub_jobs": len(sub_jobs) - 1}

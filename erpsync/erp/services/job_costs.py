@@ -57,15 +57,17 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
         job_code = bl.cost_code.sub_job.code if bl.cost_code.sub_job else control_code
         local[(job_code, bl.cost_code.code, bl.cost_type.code)] = bl
 
-    known = set(CostTransaction.objects.filter(budget_line__project=project).values_list("budget_line_id", "erp_key"))
+    # Posted costs already read are skipped; one typed in by hand under the same key on the same line becomes the ERP's.
+    known = set(CostTransaction.objects.filter(budget_line__project=project, from_erp=True).values_list("budget_line_id", "erp_key"))
     new_rows = []
     for t in transactions:
         bl = local.get((t.job_code, t.phase_code, t.category_code))
         if bl is None or (bl.pk, t.number) in known:
             continue
         known.add((bl.pk, t.number))
-        new_rows.append((bl.pk, t.number, t.posted_on, money(t.amount, t.where), quantity(t.units, t.where), t.source, t.reference))
-    bulk_insert(CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference"], new_rows)
+        new_rows.append((bl.pk, t.number, t.posted_on, money(t.amount, t.where), quantity(t.units, t.where), t.source, t.reference, True))
+    bulk_insert(CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference", "from_erp"], new_rows,
+                update_conflicts=["budget_line", "erp_key"])
 
     updated, not_in_project = {}, 0
     for l in lines:
@@ -83,7 +85,7 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
     month_start = today.replace(day=1)
     sums = {
         row["budget_line_id"]: row
-        for row in CostTransaction.objects.filter(budget_line__project=project, budget_line__from_erp=True).values("budget_line_id").annotate(
+        for row in CostTransaction.objects.filter(budget_line__project=project, budget_line__from_erp=True, from_erp=True).values("budget_line_id").annotate(
             cost=Sum("amount"), units=Sum("units"), month=Sum("amount", filter=Q(date__gte=month_start, date__lte=today)))
     }
     now = timezone.now()

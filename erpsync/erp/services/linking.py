@@ -296,8 +296,9 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
     return plan
 
 
-def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire_missing: bool) -> dict:
-    """Write `plan` (already checked), then the job costs from the ERP's budgets; inside the caller's transaction."""
+def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire_missing: bool) -> tuple[dict, list]:
+    """Write `plan` (already checked) inside the caller's transaction; the counts, and the figures of the lines typed in
+    by hand that the ERP takes over (which the job-cost sync that follows replaces)."""
     control = structures.control
     sub_jobs = {control.job_code: None}
     for s in SubJob.objects.filter(project=project):
@@ -362,6 +363,10 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
                 line.from_erp = True
                 taken.append(line)
     BudgetLine.objects.bulk_create(made_lines, batch_size=1000)
+    replaced = [{"code": jc.budget_line.cost_code.code, "cost_type": jc.budget_line.cost_type.code,
+                 **{k: str(getattr(jc, k)) for k in ("original_budget", "approved_changes", "revised_budget", "committed_cost",
+                                                     "job_to_date_cost", "percent_complete")}}
+                for jc in JobCost.objects.filter(budget_line__in=taken).select_related("budget_line__cost_code", "budget_line__cost_type")]
     for chunk in batched([line.pk for line in taken], 1000):
         BudgetLine.objects.filter(pk__in=chunk).update(from_erp=True)
     # Every line of the ERP carries a job cost; the sync below fills it from the ERP (a hand-typed one is replaced, not added to).
@@ -369,10 +374,11 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
     JobCost.objects.bulk_create([JobCost(budget_line=bl, as_of=now, **dict.fromkeys(
         ("original_budget", "approved_changes", "revised_budget", "committed_cost", "job_to_date_cost", "job_to_date_units",
          "month_to_date_cost", "percent_complete"), Decimal(0))) for bl in without], batch_size=1000)
-    return {"cost_codes_added": len(plan.codes_to_add), "cost_codes_renamed": len(plan.renamed),
+    counts = {"cost_codes_added": len(plan.codes_to_add), "cost_codes_renamed": len(plan.renamed),
             "cost_codes_made_inactive": len(plan.gone), "budget_lines_added": len(plan.lines_to_add),
             "budget_lines_taken_over": len(plan.lines_taken_over), "cost_types_added": len(plan.types_to_add),
             "sub_jobs_added": len(plan.sub_jobs_to_add)}
+    return counts, replaced
 
 
 def _transactions(control: StagedJob, job_codes) -> list:
@@ -523,8 +529,9 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                 if plan.problems:
                     raise ImportBlocked(f"Job {job.job_code} cannot be linked: " + " ".join(plan.problems))
                 before = {"erp_job": project.erp_job_code or None, "procore_id": project.procore_id, "job_status": job.status}
-                counts = _apply_merge(project, structures, plan, retire_missing=False)
+                counts, replaced = _apply_merge(project, structures, plan, retire_missing=False)
                 counts |= job_costs_apply(project, job.job_code, structures.records(), transactions)
+                before["replaced_figures"] = replaced[:500]
                 project.erp_kind, project.erp_company_code, project.erp_job_code = job.connection.kind, job.erp_company_code, job.job_code
                 if procore_project_id:
                     project.procore_id, project.procore_adopted = int(procore_project_id), True
@@ -658,12 +665,12 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
             if plan.problems:
                 raise ImportBlocked(f"The cost codes of job {control.job_code} cannot be refreshed: " + " ".join(plan.problems),
                                     extra={"problems": plan.problems})
-            counts = _apply_merge(project, structures, plan, retire_missing=True)
+            counts, replaced = _apply_merge(project, structures, plan, retire_missing=True)
             counts |= job_costs_apply(project, control.job_code, structures.records(), transactions)
             StagedJob.objects.filter(project=project).update(last_job_cost_sync_at=timezone.now())
             if plan.changes:
                 audit_event_record(company=project.company, actor=user, action="erp_job.cost_codes_refreshed", obj=project,
-                                   before={"renamed_from": {c: a for _, c, a, _ in plan.renamed[:500]}}, after={**plan.as_dict(most=500), "counts": counts})
+                                   before={"renamed_from": {c: a for _, c, a, _ in plan.renamed[:500]}, "replaced_figures": replaced[:500]}, after={**plan.as_dict(most=500), "counts": counts})
         run.counts = counts
         report(3, 3, "Done")
     new_cost_codes_recount(control.connection, {control.pk})

@@ -38,6 +38,7 @@ def by_hand(company):
     JobCost.objects.create(budget_line=line, as_of="2025-01-01T00:00Z", original_budget=Decimal("777.77"), approved_changes=0,
                            revised_budget=Decimal("777.77"), committed_cost=0, job_to_date_cost=Decimal("5.00"),
                            job_to_date_units=0, month_to_date_cost=0, percent_complete=0)
+    CostTransaction.objects.create(budget_line=line, erp_key="HAND-1", date="2025-01-15", amount=Decimal("5.00"), units=0)
     return project
 
 
@@ -94,9 +95,14 @@ def test_linking_merges_the_job_without_counting_anything_twice(job, by_hand, ad
         ("03-300", "M"): (Decimal("40000.00"), Decimal("40000.00"), Decimal("0.00")),
         ("03-400", "S"): (Decimal("99999.99"), Decimal("99999.99"), Decimal("0.01")),
     }
-    assert CostTransaction.objects.filter(budget_line__project=project).count() == 3
+    # The hand-typed posted cost stays on record, but no longer counts: the line's costs are the ERP's.
+    assert CostTransaction.objects.filter(budget_line__project=project, from_erp=True).count() == 3
+    assert CostTransaction.objects.filter(budget_line__project=project, from_erp=False).get().erp_key == "HAND-1"
     event = AuditEvent.objects.get(action="erp_job.linked")
-    assert event.before == {"erp_job": None, "procore_id": None, "job_status": "ready"}
+    assert {k: event.before[k] for k in ("erp_job", "procore_id", "job_status")} == {"erp_job": None, "procore_id": None, "job_status": "ready"}
+    assert event.before["replaced_figures"] == [{"code": "03-300", "cost_type": "L", "original_budget": "777.77", "approved_changes": "0.00",
+                                                 "revised_budget": "777.77", "committed_cost": "0.00", "job_to_date_cost": "5.00",
+                                                 "percent_complete": "0.00"}]
     assert event.after["erp_job"] == "24001" and {"code": "03-300", "from": "Cast in place (hand)", "to": "Cast-in-Place"} in event.after["renamed"]
     assert SyncRun.objects.get(kind="link").outcome == "succeeded"
 
@@ -107,7 +113,7 @@ def test_linking_twice_changes_nothing_more_and_a_job_cost_sync_agrees(job, by_h
     assert erp_job_link(job=job, project=by_hand, user=admin).pk == by_hand.pk
     run = job_costs_sync(project=by_hand, user=accountant)
     assert figures(by_hand) == before and run.counts["job_costs_changed"] == 0
-    assert CostTransaction.objects.filter(budget_line__project=by_hand).count() == 3
+    assert CostTransaction.objects.filter(budget_line__project=by_hand).count() == 4  # 3 from the ERP, once each, and the hand one
     assert AuditEvent.objects.filter(action="erp_job.linked").count() == 1
 
 
