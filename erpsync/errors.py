@@ -30,3 +30,7 @@ class SourceFailed(ApplicationError):
 
 class RefreshBusy(ApplicationError):
     """A refresh of the same connection is queued or running; one runs at a time."""
+
+
+class PreviewOutdated(ApplicationError):
+    """What a change would do is no longer what its user was shown; nothing was changed."""

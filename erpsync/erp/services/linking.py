@@ -8,6 +8,8 @@ counted twice. Codes that exist only in the project stay as they are; codes the 
 has are made inactive, never deleted.
 """
 
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from itertools import batched
@@ -48,7 +50,7 @@ from erpsync.erp.services.job_costs import _apply as job_costs_apply
 from erpsync.erp.services.publish import job_origin_id, procore_publish_enqueue
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.validate import erp_job_validate, limits, staged_jobs_recheck, structure_of
-from erpsync.errors import ApplicationError, ImportBlocked, NotFound, PermissionRefused
+from erpsync.errors import ApplicationError, ImportBlocked, NotFound, PermissionRefused, PreviewOutdated
 from erpsync.projects.models import BudgetLine, CostCode, CostType, JobCost, Project, SubJob
 
 logger = logging.getLogger(__name__)
@@ -161,6 +163,11 @@ class Plan:
     def changes(self) -> int:
         return sum(map(len, (self.codes_to_add, self.renamed, self.reactivated, self.gone, self.lines_to_add,
                              self.lines_taken_over, self.types_to_add, self.sub_jobs_to_add)))
+
+    @property
+    def fingerprint(self) -> str:
+        """Names what the plan changes: a confirm carries the one its user saw, and is refused if it is no longer so."""
+        return hashlib.sha256(json.dumps(self._as_dict(), sort_keys=True).encode()).hexdigest()[:32]
 
     def as_dict(self, *, most: int | None = None) -> dict:
         """The plan as data; with `most`, each list cut to its first `most` items (an audit record need not hold thousands)."""
@@ -493,7 +500,8 @@ def _linked_to(job: StagedJob, procore_project: dict) -> str:
     return f"job {other.job_code} {other.name}".strip() if other else f"another record ({origin})"
 
 
-def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: int | None = None, progress=None) -> Project:
+def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: int | None = None, progress=None,
+                 expected: str | None = None) -> Project:
     """Link a Ready-to-Import job to an existing project and merge its cost structure and job costs into it.
 
     With a Procore connection, `procore_project_id` names the Procore project to link (None: the
@@ -528,6 +536,9 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                 plan = plan_merge(project, structures, retire_missing=False)
                 if plan.problems:
                     raise ImportBlocked(f"Job {job.job_code} cannot be linked: " + " ".join(plan.problems))
+                if expected and plan.fingerprint != expected:
+                    raise PreviewOutdated(f"Job {job.job_code} changed in {job.connection.erp_name} since the preview was drawn; "
+                                          "nothing was changed. Here is what linking changes now.")
                 before = {"erp_job": project.erp_job_code or None, "procore_id": project.procore_id, "job_status": job.status}
                 counts, replaced = _apply_merge(project, structures, plan, retire_missing=False)
                 counts |= job_costs_apply(project, job.job_code, structures.records(), transactions)
@@ -643,7 +654,8 @@ def cost_codes_preview(*, project: Project, user) -> Plan:
     return plan_merge(project, erp_structures(_control_job(project)), retire_missing=True)
 
 
-def cost_codes_refresh(*, project: Project, user=None, structures: Structures | None = None, progress=None) -> tuple[Plan, SyncRun]:
+def cost_codes_refresh(*, project: Project, user=None, structures: Structures | None = None, progress=None,
+                       expected: str | None = None) -> tuple[Plan, SyncRun]:
     """Bring the project's cost codes, cost types and budget lines to what the ERP has now (`structures`: as staged, for the
     automatic refresh), recompute its job costs, and publish the changes to Procore. Refused, unchanged, while the ERP's
     structure has problems an import would refuse. `user` None: the system, after a refresh."""
@@ -665,6 +677,9 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
             if plan.problems:
                 raise ImportBlocked(f"The cost codes of job {control.job_code} cannot be refreshed: " + " ".join(plan.problems),
                                     extra={"problems": plan.problems})
+            if expected and plan.fingerprint != expected:
+                raise PreviewOutdated(f"{control.connection.erp_name} changed since the preview was read; nothing was changed. "
+                                      "Here is what refreshing changes now.")
             counts, replaced = _apply_merge(project, structures, plan, retire_missing=True)
             counts |= job_costs_apply(project, control.job_code, structures.records(), transactions)
             StagedJob.objects.filter(project=project).update(last_job_cost_sync_at=timezone.now())

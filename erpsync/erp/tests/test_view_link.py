@@ -104,3 +104,27 @@ def test_the_auto_add_setting_is_saved_and_audited(refreshed, admin, signed_in, 
                                                      **{f"base_{c}": "other" for c in ("L", "M", "S")}})
     assert ErpSettings.objects.get(company=company).auto_add_cost_codes is True
     assert AuditEvent.objects.get(action="erp_settings.changed").after["auto_add_cost_codes"] is True
+
+
+def test_a_link_confirmed_after_the_erp_changed_shows_the_new_preview_instead(job, by_hand, connection, export, signed_in, admin):
+    client = signed_in(admin)
+    url = reverse("erp:job_link_confirm", args=[job.pk, by_hand.pk])
+    seen = client.get(url).context["plan"].fingerprint
+    export.phase("24001", "03-500", "Formwork", "03").line("24001", "03-500", "L", "1000000.00").write()
+    erp_refresh(connection=connection)
+    page = client.post(url, {"expected": seen}, follow=True).content.decode()
+    assert "changed in CMiC since the preview was drawn; nothing was changed" in page and "Formwork" in page
+    assert StagedJob.objects.get(pk=job.pk).status == "ready" and not CostCode.objects.filter(project=by_hand).exists()
+
+
+def test_refresh_cost_codes_applied_after_the_erp_changed_shows_the_new_preview_instead(job, pm, accountant, export, signed_in):
+    project = erp_job_import(job=job, template=None, user=pm)
+    export.phase("24001", "03-500", "Formwork", "03").line("24001", "03-500", "L", "250.50").write()
+    client = signed_in(accountant)
+    url = reverse("erp:cost_codes", args=[project.pk])
+    seen = client.get(url).context["plan"].fingerprint
+    next(r for r in export.rows["cost_codes"] if r["code"] == "03-300")["name"] = "Foreman"
+    export.write()
+    page = client.post(url, {"expected": seen}, follow=True).content.decode()
+    assert "CMiC changed since the preview was read; nothing was changed" in page and "Foreman" in page
+    assert not CostCode.objects.filter(project=project, code="03-500").exists()

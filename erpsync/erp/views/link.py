@@ -12,7 +12,7 @@ from erpsync.erp.models import StagedJob, StagedJobStatus
 from erpsync.erp.services import cost_codes_preview, cost_codes_refresh, erp_job_link, erp_job_unlink, link_preview, link_suggestions
 from erpsync.erp.services.linking import project_search
 from erpsync.erp.views.common import erp_page, require
-from erpsync.errors import ApplicationError
+from erpsync.errors import ApplicationError, PreviewOutdated
 from erpsync.projects.models import Project
 from erpsync.search import search_query
 
@@ -93,7 +93,11 @@ def job_link_confirm(request, pk, project_pk):
     form = LinkForm(request.POST if request.method == "POST" else None, preview=preview)
     if request.method == "POST" and form.is_valid() and not preview.refusals:
         try:
-            erp_job_link(job=job, project=project, user=request.user, procore_project_id=form.procore_project_id())
+            erp_job_link(job=job, project=project, user=request.user, procore_project_id=form.procore_project_id(),
+                         expected=request.POST.get("expected", ""))
+        except PreviewOutdated as exc:
+            messages.warning(request, exc.message)
+            return redirect("erp:job_link_confirm", pk=job.pk, project_pk=project.pk)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -147,7 +151,11 @@ def cost_codes(request, pk):
         return redirect("projects:detail", pk=project.pk)
     try:
         if request.method == "POST":
-            plan, _ = cost_codes_refresh(project=project, user=request.user)
+            try:
+                plan, _ = cost_codes_refresh(project=project, user=request.user, expected=request.POST.get("expected", ""))
+            except PreviewOutdated as exc:
+                messages.warning(request, exc.message)
+                return redirect("erp:cost_codes", pk=project.pk)
             if plan.changes:
                 messages.success(request, f"The cost codes of project {project} are up to date with {job.connection.erp_name}: "
                                  f"{_summary(plan)}.")
