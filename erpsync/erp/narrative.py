@@ -69,14 +69,14 @@ def run_sentence(run: SyncRun) -> SafeString:
                            _n(c.get("requests"), "request"))
     if run.kind == SyncRunKind.LINK:
         job = run.job.job_code if run.job_id else ""
-        return format_html("Linked {} to {}: {} and {} added, {} renamed, {} typed in by hand now synced; {} job cost{} changed.",
+        return format_html("Linked {} to {}: {} and {} added, {} renamed, {} already in the project now following the ERP; {} job cost{} changed.",
                            _job_link(job) if job else "the job", project or "the project", _n(c.get("cost_codes_added"), "cost code"),
                            _n(c.get("budget_lines_added"), "budget line"), _n(c.get("cost_codes_renamed"), "cost code"),
                            _n(c.get("budget_lines_taken_over"), "budget line"), intcomma(c.get("job_costs_changed", 0)),
                            "" if c.get("job_costs_changed") == 1 else "s")
     if run.kind == SyncRunKind.COST_CODES:
         return format_html("Refreshed the cost codes of {}{}: {} and {} added, {} renamed, {} made inactive.", project or "the project",
-                           "" if run.started_by_id else " (added after a refresh, as the settings ask)",
+                           " (added after a refresh, as the settings ask)" if c.get("automatic") else "",
                            _n(c.get("cost_codes_added"), "cost code"), _n(c.get("budget_lines_added"), "budget line"),
                            intcomma(c.get("cost_codes_renamed", 0)), intcomma(c.get("cost_codes_made_inactive", 0)))
     return format_html("{}", run.get_kind_display())

@@ -655,7 +655,7 @@ def cost_codes_preview(*, project: Project, user) -> Plan:
 
 
 def cost_codes_refresh(*, project: Project, user=None, structures: Structures | None = None, progress=None,
-                       expected: str | None = None) -> tuple[Plan, SyncRun]:
+                       expected: str | None = None, automatic: bool = False) -> tuple[Plan, SyncRun]:
     """Bring the project's cost codes, cost types and budget lines to what the ERP has now (`structures`: as staged, for the
     automatic refresh), recompute its job costs, and publish the changes to Procore. Refused, unchanged, while the ERP's
     structure has problems an import would refuse. `user` None: the system, after a refresh."""
@@ -686,7 +686,7 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
             if plan.changes:
                 audit_event_record(company=project.company, actor=user, action="erp_job.cost_codes_refreshed", obj=project,
                                    before={"renamed_from": {c: a for _, c, a, _ in plan.renamed[:500]}, "replaced_figures": replaced[:500]}, after={**plan.as_dict(most=500), "counts": counts})
-        run.counts = counts
+        run.counts = counts | {"automatic": automatic}
         report(3, 3, "Done")
     new_cost_codes_recount(control.connection, {control.pk})
     if plan.changes and control.publish_status != PublishStatus.NONE and ProcoreConnection.objects.filter(company=project.company).exists():
@@ -694,8 +694,9 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
     return plan, run
 
 
-def new_cost_codes_auto_add(connection) -> int:
-    """After a refresh, for a company that asks for it: add the new cost codes of its synced jobs. Returns projects updated."""
+def new_cost_codes_auto_add(connection, user=None) -> int:
+    """After a refresh (by `user`, None for the schedule), for a company that asks for it: add the new cost codes of its
+    synced jobs. Returns the projects updated."""
     settings = ErpSettings.objects.filter(company=connection.company).first()
     if settings is None or not settings.auto_add_cost_codes:
         return 0
@@ -703,9 +704,12 @@ def new_cost_codes_auto_add(connection) -> int:
     for control in StagedJob.objects.filter(connection=connection, status=StagedJobStatus.SYNCED, controlling_code="",
                                             new_cost_codes__gt=0).select_related("project", "connection", "company"):
         try:
-            cost_codes_refresh(project=control.project, structures=staged_structures(control))
-        except Exception:  # the refresh itself succeeded: this job's run is recorded as failed, with why, and its count stays on screen
-            logger.warning("new cost codes of job %s were not added", control.job_code, exc_info=True)
+            cost_codes_refresh(project=control.project, structures=staged_structures(control), user=user, automatic=True)
+        except ApplicationError as exc:  # the refresh itself succeeded: this job's run says why, and its count stays on screen
+            logger.info("the new cost codes of job %s were not added: %s", control.job_code, exc.message)
+            continue
+        except Exception:
+            logger.exception("the new cost codes of job %s were not added", control.job_code)
             continue
         updated += 1
     return updated

@@ -103,7 +103,7 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
                     ErpWatermark.objects.update_or_create(connection=connection, resource=resource, defaults={"value": started})
         new_cost_codes_recount(connection, trees_changed)
         run.counts = counts | {"incremental": since is not None}
-    new_cost_codes_auto_add(connection)
+    new_cost_codes_auto_add(connection, user)
     return run
 
 

@@ -71,7 +71,8 @@ def test_unlink_asks_where_the_job_goes_then_unlinks(job, pm, signed_in):
     refused = client.post(url, {"then": "somewhere"}).content.decode()
     assert "Select a valid choice" in refused and StagedJob.objects.get(pk=job.pk).status == "synced"
     done = client.post(url, {"then": "archived"}, follow=True).content.decode()
-    assert "is unlinked from project 24001 Harbor Office Building" in done and "The job is Archived." in done
+    assert "is unlinked from project 24001 Harbor Office Building" in done
+    assert "The job is Archived; its number is still project 24001&#x27;s, so it can be linked again but not added." in done
     assert Project.objects.filter(pk=project.pk).exists() and AuditEvent.objects.filter(action="erp_job.unlinked").exists()
 
 

@@ -134,9 +134,12 @@ def job_unlink(request, pk):
             messages.error(request, exc.message)
         else:
             messages.success(request, f"Job {job.job_code} is unlinked from project {project}; the project keeps its cost codes "
-                             f"and job costs, which no longer sync. The job is {job.get_status_display()}.")
+                             f"and job costs, which no longer sync. The job is {job.get_status_display()}"
+                             + (f"; its number is still project {project.project_number}'s, so it can be linked again but not added."
+                                if project.project_number == job.job_code else "."))
             return redirect("erp:job_detail", pk=job.pk)
-    return erp_page(request, "erp/job_unlink_confirm.html", "jobs", {"job": job, "form": form,
+    number_free = not Project.objects.filter(company=job.company, project_number=job.job_code).exists()
+    return erp_page(request, "erp/job_unlink_confirm.html", "jobs", {"job": job, "form": form, "number_free": number_free,
                                                                       "procore": job.project.procore_id is not None})
 
 

@@ -13,7 +13,7 @@ def plan_lines(plan, erp_name: str, control_code: str) -> list[str]:
     lines += [f"  make cost code {code} active again" for _, code in plan.reactivated]
     lines += [f"  add cost type {code} {name}" for code, name in plan.types_to_add]
     lines += [f"  assign cost type {cost_type} to cost code {code}" for _, code, cost_type in plan.lines_to_add]
-    lines += [f"  cost code {code} × {cost_type}, typed in by hand: its budget and costs become {erp_name}'s"
+    lines += [f"  cost code {code} × {cost_type}, already in the project: its budget and costs follow {erp_name} from now on"
               for _, code, cost_type in plan.lines_taken_over]
     if plan.only_in_project:
         lines.append(f"  keep {plan.only_in_project} cost code(s) only in the project as they are")
