@@ -79,8 +79,8 @@ def linkable_projects(company: Company):
 def link_suggestions(job: StagedJob, *, limit: int = SUGGESTIONS) -> list[Suggestion]:
     """The registry's unlinked projects most like the job, best first, each with why.
 
-    Number, name and address are compared as text (rapidfuzz), dates as dates; the number
-    weighs most, as it is how both sides name a job.
+    Names and street addresses are compared as words (rapidfuzz), the number, city and dates as
+    what they are; the name and number weigh most.
     """
     suggestions = []
     for project in linkable_projects(job.company).only(
@@ -92,44 +92,63 @@ def link_suggestions(job: StagedJob, *, limit: int = SUGGESTIONS) -> list[Sugges
     return suggestions[:limit]
 
 
-def _similar(a: str, b: str, scorer=fuzz.WRatio) -> float:
+def _similar(a: str, b: str, scorer) -> float:
     if not a.strip() or not b.strip():
         return 0.0
     return scorer(a, b, processor=utils.default_process)
 
 
+def _same(a: str, b: str) -> bool:
+    return bool(a.strip()) and utils.default_process(a) == utils.default_process(b)
+
+
 def _compare(job: StagedJob, project: Project) -> Suggestion:
+    """How alike a job and a project are (0-100), from what both have; and why, in words.
+
+    A number is the same or not (25124 and 25102 are different jobs, however alike they look);
+    one may contain the other ("25102-OLD"). Names and street addresses are compared as words.
+    """
     reasons, weighted = [], []
-    number = _similar(job.job_code, project.project_number, fuzz.ratio)
-    if number == 100:
+    if _same(job.job_code, project.project_number):
+        number = 100.0
         reasons.append(f"Project number {project.project_number} is the job code")
-    elif number >= 75:
-        reasons.append(f"Project number {project.project_number} is close to the job code {job.job_code}")
-    weighted.append((number, 3))
+    elif _contains(project.project_number, job.job_code):
+        number = 80.0
+        reasons.append(f"Project number {project.project_number} contains the job code {job.job_code}")
+    else:
+        number = 0.0
+    weighted.append((number, 2))
     name = _similar(job.name, project.name, fuzz.token_set_ratio)
     if name >= 60:
-        reasons.append("Same name" if name == 100 else f"Name {name:.0f}% alike")
+        reasons.append("The same words in the name" if name == 100 else f"Name {name:.0f}% alike")
     weighted.append((name, 3))
-    job_address = " ".join(filter(None, (job.address, job.city, job.state)))
-    project_address = " ".join(filter(None, (project.address, project.city, project.state)))
-    if job_address and project_address:
-        address = _similar(job_address, project_address, fuzz.token_sort_ratio)
-        if address >= 70:
-            reasons.append("Same address" if address == 100 else f"Address {address:.0f}% alike")
-        weighted.append((address, 2))
+    if job.city.strip() and project.city.strip():
+        city = 100.0 if _same(job.city, project.city) and (not job.state or not project.state or _same(job.state, project.state)) else 0.0
+        if city:
+            reasons.append(f"Same city ({project.city})")
+        weighted.append((city, 1))
+    if job.address.strip() and project.address.strip():
+        address = _similar(job.address, project.address, fuzz.token_sort_ratio)
+        if address >= 80:
+            reasons.append("Same street address" if address == 100 else f"Street address {address:.0f}% alike")
+        weighted.append((address, 1))
     for label, ours, theirs in (("start", job.start_date, project.start_date), ("completion", job.end_date, project.completion_date)):
         if ours and theirs:
             days = abs((ours - theirs).days)
-            closeness = max(0.0, 100.0 - days)  # a day apart costs a point
             if days == 0:
                 reasons.append(f"Same {label} date")
             elif days <= 31:
                 reasons.append(f"{label.capitalize()} dates {days} day{'s' if days != 1 else ''} apart")
-            weighted.append((closeness, 1))
+            weighted.append((max(0.0, 100.0 - days), 1))  # a day apart costs a point
     score = sum(value * weight for value, weight in weighted) / sum(weight for _, weight in weighted)
     if number == 100:
         score = max(score, 90.0)  # the same number is a match whatever the name says
     return Suggestion(project, round(score), reasons)
+
+
+def _contains(number: str, code: str) -> bool:
+    number, code = utils.default_process(number), utils.default_process(code)
+    return len(code) >= 3 and code in number.split()
 
 
 def project_search(job: StagedJob, query: str, *, limit: int = 20) -> list[Project]:

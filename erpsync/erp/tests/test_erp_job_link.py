@@ -267,3 +267,13 @@ def test_sync_history_tells_the_link_and_the_unlink(job, by_hand, admin, pm, sig
     assert "Linked job" in page and "to the existing project 24001 Harbor office (bid)" in page
     assert "Unlinked job" in page and "the job went to Archived" in page
     assert "1 cost code and 2 budget lines added, 2 cost codes renamed, 1 budget line already in the project now following the ERP" in page
+
+
+def test_suggestions_weigh_words_and_places_not_numbers_that_merely_look_alike(job, company):
+    Project.objects.create(company=company, project_number="HOB-1", name="Building Harbor Office", city="Boston", state="MA")
+    Project.objects.create(company=company, project_number="24011", name="Warehouse bid (entered by hand)", city="Newark", state="NJ")
+    Project.objects.create(company=company, project_number="24001-OLD", name="Old bid", city="Boston", state="MA")
+    suggestions = {s.project.project_number: s for s in link_suggestions(job)}
+    assert list(suggestions) == ["HOB-1", "24001-OLD"]  # 24011 is another job's number, in another city
+    assert suggestions["HOB-1"].reasons == ["The same words in the name", "Same city (Boston)"]
+    assert suggestions["24001-OLD"].reasons[0] == "Project number 24001-OLD contains the job code 24001"
