@@ -107,9 +107,11 @@ def event_sentence(event: AuditEvent) -> SafeString:
         return format_html("Added job {} as project {}{}.", _job_link(after.get("erp_job", "")), record,
                            format_html(" with the template {}", after["template"]) if after.get("template") else "")
     if a == "erp_job.linked":
+        renamed = after.get("renamed") or []
+        names = "; ".join(f"{r['code']} {r['from'] or '(no name)'} → {r['to']}" for r in renamed[:5])
+        more = f"; and {len(renamed) - 5} more" if len(renamed) > 5 else ""
         return format_html("Linked job {} to the existing project {}{}.", _job_link(after.get("erp_job", "")), record,
-                           format_html(" ({} renamed to {}'s name)", _n(len(after.get("renamed") or []), "cost code"), "the ERP")
-                           if after.get("renamed") else "")
+                           format_html(" (the ERP's names taken: {}{})", names, more) if renamed else "")
     if a == "erp_job.unlinked":
         code = record.split(" ", 1)[0]
         return format_html("Unlinked job {} from project {}; the job went to {}{}.", _job_link(code), after.get("project", ""),
@@ -117,9 +119,11 @@ def event_sentence(event: AuditEvent) -> SafeString:
                            " and Procore's project is no longer marked as the job's" if after.get("procore_origin_cleared") else "")
     if a == "erp_job.cost_codes_refreshed":
         counts = after.get("counts") or {}
-        return format_html("Refreshed the cost codes of {} from the ERP: {} added, {} renamed, {} made inactive.", record,
+        renamed = after.get("cost_codes_renamed") or []
+        names = "; ".join(f"{r['code']} {r['from'] or '(no name)'} → {r['to']}" for r in renamed[:5])
+        return format_html("Refreshed the cost codes of {} from the ERP: {} added, {} renamed{}, {} made inactive.", record,
                            _n(counts.get("cost_codes_added", len(after.get("cost_codes_to_add") or [])), "cost code"),
-                           intcomma(counts.get("cost_codes_renamed", len(after.get("cost_codes_renamed") or []))),
+                           intcomma(counts.get("cost_codes_renamed", len(renamed))), format_html(" ({})", names) if names else "",
                            intcomma(counts.get("cost_codes_made_inactive", len(after.get("cost_codes_no_longer_in_erp") or []))))
     if a in ("erp_job.archived", "erp_job.restored"):
         code = record.split(" ", 1)[0]

@@ -76,12 +76,14 @@ def linkable_projects(company: Company):
         erp_jobs__status=StagedJobStatus.SYNCED)
 
 
-def link_suggestions(job: StagedJob, *, limit: int = SUGGESTIONS) -> list[Suggestion]:
+def link_suggestions(job: StagedJob, *, user=None, limit: int = SUGGESTIONS) -> list[Suggestion]:
     """The registry's unlinked projects most like the job, best first, each with why.
 
     Names and street addresses are compared as words (rapidfuzz), the number, city and dates as
     what they are; the name and number weigh most.
     """
+    if user is not None:
+        _check_link_permission(job, user)
     suggestions = []
     for project in linkable_projects(job.company).only(
             "pk", "project_number", "name", "address", "city", "state", "start_date", "completion_date"):

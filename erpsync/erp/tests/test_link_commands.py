@@ -46,7 +46,9 @@ def test_erp_link_links_then_erp_unlink_archives(by_hand, admin, pm):
     assert out == {"job_code": "24001", "status": "archived", "project_number": "24001"}
 
 
-def test_erp_link_refusals_are_one_line(by_hand, pm):
+def test_erp_link_refusals_are_one_line(by_hand, pm, viewer):
+    with pytest.raises(CommandError, match="^Linking a job to an existing project needs Admin on ERP Integrations.$"):
+        run("erp_link", "24001", "--user", "viewer")  # not even the suggestions
     with pytest.raises(CommandError, match="^Linking a job to an existing project needs Admin on ERP Integrations.$"):
         run("erp_link", "24001", "24001", "--user", "pm")
     with pytest.raises(CommandError, match="has no project 'nope'"):

@@ -39,6 +39,8 @@ def test_the_link_page_suggests_and_searches(job, by_hand, company, signed_in, a
     assert "Project number 24001 is the job code" in page and "Depot annex" not in page
     found = client.get(reverse("erp:job_link", args=[job.pk]), {"q": "depot"}).content.decode()
     assert "1 project not linked to a job matches" in found and "Depot annex" in found
+    refused = client.get(reverse("erp:job_link", args=[job.pk]), {"q": "x" * 5000}).content.decode()
+    assert "A search can be at most 60 characters" in refused
 
 
 def test_confirming_the_preview_links_the_job(job, by_hand, signed_in, admin):

@@ -57,7 +57,8 @@ def job_detail(request, pk):
         "open_codes": _tree(job, division) if division else None,
         "template": settings.default_template if settings else None, "templates": templates,
         "default_template": default_template, "procore": procore is not None, "erp_name": job.connection.erp_name,
-        "runs": [(run, run_sentence(run)) for run in runs], "events": [(e, event_sentence(e)) for e in events],
+        "history": sorted([(run.created_at, "run", run, run_sentence(run)) for run in runs]
+                          + [(e.created_at, "event", e, event_sentence(e)) for e in events], key=lambda h: h[0], reverse=True)[:20],
     })
 
 

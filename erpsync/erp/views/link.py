@@ -48,7 +48,7 @@ def job_link(request, pk):
     if bad_query:
         messages.error(request, bad_query)
     return erp_page(request, "erp/job_link.html", "jobs", {
-        "job": job, "suggestions": link_suggestions(job), "query": query,
+        "job": job, "suggestions": link_suggestions(job, user=request.user), "query": query,
         "results": project_search(job, query) if query else None, "erp_name": job.connection.erp_name,
     })
 

@@ -38,8 +38,8 @@ class Command(ErpCommand):
         user = self.user(options["user"])
         company = self.company(options["company"], user)
         job = self.job(company, options["job_code"], options["connection"])
-        if not options["project_number"]:
-            return self.suggest(job, options["json"])
+        if options["project_number"] is None:
+            return self.suggest(job, user, options["json"])
         project = Project.objects.filter(company=company, project_number=options["project_number"]).first()
         if project is None:
             raise CommandError(f"{company.name} has no project {options['project_number']!r}.")
@@ -56,8 +56,8 @@ class Command(ErpCommand):
         else:
             self.stdout.write(f"Job {job.job_code} is linked to project {project.project_number} {project.name}.")
 
-    def suggest(self, job, as_json: bool) -> None:
-        suggestions = link_suggestions(job)
+    def suggest(self, job, user, as_json: bool) -> None:
+        suggestions = link_suggestions(job, user=user)
         if as_json:
             return self.print_json([{"project_number": s.project.project_number, "name": s.project.name, "id": s.project.pk,
                                      "score": s.score, "reasons": s.reasons} for s in suggestions])
