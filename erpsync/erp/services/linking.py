@@ -176,6 +176,7 @@ class Plan:
     lines_to_add: list = field(default_factory=list)  # (job, code, cost type)
     lines_taken_over: list = field(default_factory=list)  # (job, code, cost type): typed in by hand, now the ERP's
     types_to_add: list = field(default_factory=list)  # (code, name)
+    types_renamed: list = field(default_factory=list)  # (code, the company's name, the ERP's name): the company's cost types
     sub_jobs_to_add: list = field(default_factory=list)  # codes
     only_in_project: int = 0  # cost codes the ERP does not have, left as they are
     problems: list = field(default_factory=list)  # messages: the merge is refused while there are any
@@ -183,7 +184,7 @@ class Plan:
     @property
     def changes(self) -> int:
         return sum(map(len, (self.codes_to_add, self.renamed, self.reactivated, self.gone, self.lines_to_add,
-                             self.lines_taken_over, self.types_to_add, self.sub_jobs_to_add)))
+                             self.lines_taken_over, self.types_to_add, self.types_renamed, self.sub_jobs_to_add)))
 
     @property
     def fingerprint(self) -> str:
@@ -204,6 +205,7 @@ class Plan:
             "cost_codes_reactivated": [{"job": j, "code": c} for j, c in self.reactivated],
             "cost_codes_no_longer_in_erp": [{"job": j, "code": c, "name": n} for j, c, n in self.gone],
             "cost_types_to_add": [{"code": c, "name": n} for c, n in self.types_to_add],
+            "cost_types_renamed": [{"code": c, "from": a, "to": b} for c, a, b in self.types_renamed],
             "budget_lines_to_add": [{"job": j, "code": c, "cost_type": t} for j, c, t in self.lines_to_add],
             "budget_lines_taken_over": [{"job": j, "code": c, "cost_type": t} for j, c, t in self.lines_taken_over],
             "sub_jobs_to_add": list(self.sub_jobs_to_add),
@@ -290,7 +292,8 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
              for c in CostCode.objects.filter(project=project).select_related("sub_job")}
     local_lines = {(bl.cost_code_id, bl.cost_type.code): bl
                    for bl in BudgetLine.objects.filter(project=project).select_related("cost_type")}
-    known_types = set(CostType.objects.filter(company=project.company).values_list("code", flat=True))
+    type_names = dict(CostType.objects.filter(company=project.company).values_list("code", "name"))
+    known_types = set(type_names)
     erp_keys = set()
     for job_code, (codes, lines) in structures.by_job.items():
         for code, name, _, active in codes:
@@ -310,9 +313,12 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
                 plan.lines_to_add.append((job_code, phase, category))
             elif not line.from_erp:
                 plan.lines_taken_over.append((job_code, phase, category))
+            erp_name = structures.type_names.get(category, category)
             if category not in known_types:
                 known_types.add(category)
-                plan.types_to_add.append((category, structures.type_names.get(category, category)))
+                plan.types_to_add.append((category, erp_name))
+            elif type_names.get(category, erp_name) != erp_name:
+                plan.types_renamed.append((category, type_names.pop(category), erp_name))
     for key, code in local.items():
         if key in erp_keys:
             continue
@@ -339,6 +345,8 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
     CostType.objects.bulk_create(
         [CostType(company=project.company, code=code, name=name, base_type=base_type_for(code, name, mapping))
          for code, name in plan.types_to_add], ignore_conflicts=True)
+    for code, _, name in plan.types_renamed:  # the company's cost types are the ERP's categories: its names win
+        CostType.objects.filter(company=project.company, code=code).update(name=name)
     categories = {line[1] for _, lines in structures.by_job.values() for line in lines}
     types = {t.code: t for t in CostType.objects.filter(company=project.company, code__in=categories)}
 
@@ -405,6 +413,7 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
     counts = {"cost_codes_added": len(plan.codes_to_add), "cost_codes_renamed": len(plan.renamed),
             "cost_codes_made_inactive": len(plan.gone), "budget_lines_added": len(plan.lines_to_add),
             "budget_lines_taken_over": len(plan.lines_taken_over), "cost_types_added": len(plan.types_to_add),
+            "cost_types_renamed": len(plan.types_renamed),
             "sub_jobs_added": len(plan.sub_jobs_to_add)}
     return counts, replaced
 

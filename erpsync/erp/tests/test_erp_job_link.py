@@ -73,6 +73,7 @@ def test_the_preview_lists_what_linking_changes(job, by_hand, admin):
     assert plan.lines_to_add == [("24001", "03-300", "M"), ("24001", "03-400", "S")]
     assert plan.lines_taken_over == [("24001", "03-300", "L")]
     assert plan.types_to_add == [("M", "Material"), ("S", "Subcontract")]
+    assert plan.types_renamed == [("L", "Labour (hand)", "Labor")]
     assert plan.only_in_project == 1
     assert CostCode.objects.get(project=by_hand, code="03").description == "Concrete works"  # a preview writes nothing
 
@@ -86,6 +87,7 @@ def test_linking_merges_the_job_without_counting_anything_twice(job, by_hand, ad
     project.refresh_from_db()
     assert (project.erp_kind, project.erp_company_code, project.erp_job_code, project.name) == (
         "cmic_files", "AC01", "24001", "Harbor office (bid)")  # the project keeps its own number and name
+    assert CostType.objects.get(company=company, code="L").name == "Labor"  # the ERP's category name
     codes = {c.code: (c.description, c.active, c.from_erp) for c in CostCode.objects.filter(project=project)}
     assert codes == {"03": ("Concrete", True, True), "03-300": ("Cast-in-Place", True, True), "03-400": ("Precast", True, True),
                      "99": ("Owner allowance", True, False)}

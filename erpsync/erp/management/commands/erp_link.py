@@ -12,6 +12,7 @@ def plan_lines(plan, erp_name: str, control_code: str) -> list[str]:
     lines += [f"  make cost code {code} inactive: {erp_name} no longer has it" for _, code, _ in plan.gone]
     lines += [f"  make cost code {code} active again" for _, code in plan.reactivated]
     lines += [f"  add cost type {code} {name}" for code, name in plan.types_to_add]
+    lines += [f"  rename the company's cost type {code}: {old!r} → {new!r} ({erp_name}'s name)" for code, old, new in plan.types_renamed]
     lines += [f"  assign cost type {cost_type} to cost code {code}" for _, code, cost_type in plan.lines_to_add]
     lines += [f"  cost code {code} × {cost_type}, already in the project: its budget and costs follow {erp_name} from now on"
               for _, code, cost_type in plan.lines_taken_over]
