@@ -61,11 +61,12 @@ class LinkForm(forms.Form):
     def __init__(self, *args, preview, **kwargs):
         super().__init__(*args, **kwargs)
         self.preview = preview
-        choices = [(str(p["id"]), p) for p in preview.procore_projects if not p["linked_to"]]
-        self.fields["procore_project"].choices = [*choices, (NEW_IN_PROCORE, "new")]
+        free = [p for p in preview.procore_projects if not p["linked_to"]]
+        self.fields["procore_project"].choices = [*((str(p["id"]), f"{p['project_number']} {p['name']}") for p in free),
+                                                  (NEW_IN_PROCORE, "A new Procore project")]
         self.fields["procore_project"].required = preview.procore
-        exact = [value for value, p in choices if p["project_number"] == preview.project.project_number]
-        self.initial_choice = exact[0] if len(exact) == 1 else (choices[0][0] if len(choices) == 1 and preview.project.procore_id else NEW_IN_PROCORE)
+        exact = [str(p["id"]) for p in free if p.get("ours") or p["project_number"] == preview.project.project_number]
+        self.initial_choice = exact[0] if len(exact) == 1 else NEW_IN_PROCORE
 
     def procore_project_id(self) -> int | None:
         value = self.cleaned_data.get("procore_project") or NEW_IN_PROCORE

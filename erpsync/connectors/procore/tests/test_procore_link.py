@@ -118,3 +118,19 @@ def test_refresh_cost_codes_publishes_a_new_phase_once(job, pm, accountant, expo
     again = procore.requests.copy()
     publish(job)
     assert procore.requests == again
+
+
+def test_on_the_web_the_listed_procore_project_is_preselected_and_linked(job, by_hand, admin, procore_connection, procore, client):
+    from django.urls import reverse
+
+    existing = procore.project_add(name="Harbor office", project_number="24001")
+    client.force_login(admin)
+    url = reverse("erp:job_link_confirm", args=[job.pk, by_hand.pk])
+    page = client.get(url)
+    assert page.context["chosen"] == str(existing["id"])
+    plan = page.context["plan"].fingerprint
+    tampered = client.post(url, {"procore_project": "123", "expected": plan}).content.decode()
+    assert "Select a valid choice" in tampered and StagedJob.objects.get(pk=job.pk).status == "ready"
+    client.post(url, {"procore_project": str(existing["id"]), "expected": plan})
+    by_hand.refresh_from_db()
+    assert by_hand.procore_id == existing["id"] and procore.projects[existing["id"]]["origin_id"] == "cmic_files:AC01:24001"
