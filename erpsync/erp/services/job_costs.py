@@ -66,6 +66,14 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
             continue
         known.add((bl.pk, t.number))
         new_rows.append((bl.pk, t.number, t.posted_on, money(t.amount, t.where), quantity(t.units, t.where), t.source, t.reference, True))
+    # A posted cost on record but not counted (typed in by hand, or left by a job unlinked since) under the key the
+    # ERP gives one of its own on the same line is that posting: the ERP's figures replace it, and what it said is returned.
+    incoming = {(row[0], row[1]) for row in new_rows}
+    replaced = [
+        {"budget_line": line, "erp_key": key, "date": str(day), "amount": str(amount), "reference": reference}
+        for line, key, day, amount, reference in CostTransaction.objects.filter(budget_line__project=project, from_erp=False)
+        .values_list("budget_line_id", "erp_key", "date", "amount", "reference") if (line, key) in incoming
+    ] if incoming else []
     bulk_insert(CostTransaction, ["budget_line", "erp_key", "date", "amount", "units", "source", "reference", "from_erp"], new_rows,
                 update_conflicts=["budget_line", "erp_key"])
 
@@ -107,7 +115,8 @@ def _apply(project: Project, control_code: str, lines, transactions) -> dict:
     bulk_insert(JobCost, ["budget_line", *JOB_COST_FIGURES, "as_of"],
                 ((jc.budget_line_id, *(getattr(jc, k) for k in JOB_COST_FIGURES), now) for jc in changed),
                 update_conflicts=["budget_line"])
-    return {"job_costs_changed": len(changed), "cost_transactions_added": len(new_rows), "budget_lines_not_in_project": not_in_project}
+    return {"job_costs_changed": len(changed), "cost_transactions_added": len(new_rows) - len(replaced),
+            "budget_lines_not_in_project": not_in_project, **({"posted_costs_replaced": replaced[:200]} if replaced else {})}
 
 
 def job_costs_sync_enqueue(*, project: Project, user) -> SyncRun:

@@ -51,7 +51,7 @@ from erpsync.erp.services.publish import job_origin_id, procore_publish_enqueue
 from erpsync.erp.services.runs import sync_run_recording
 from erpsync.erp.services.validate import erp_job_validate, limits, staged_jobs_recheck, structure_of
 from erpsync.errors import ApplicationError, ImportBlocked, NotFound, PermissionRefused, PreviewOutdated
-from erpsync.projects.models import BudgetLine, CostCode, CostType, JobCost, Project, SubJob
+from erpsync.projects.models import BudgetLine, CostCode, CostTransaction, CostType, JobCost, Project, SubJob
 
 logger = logging.getLogger(__name__)
 
@@ -573,6 +573,7 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                 counts, replaced = _apply_merge(project, structures, plan, retire_missing=False)
                 counts |= job_costs_apply(project, job.job_code, structures.records(), transactions)
                 before["replaced_figures"] = replaced[:500]
+                before["replaced_posted_costs"] = counts.pop("posted_costs_replaced", [])
                 project.erp_kind, project.erp_company_code, project.erp_job_code = job.connection.kind, job.erp_company_code, job.job_code
                 if procore_project_id:
                     project.procore_id, project.procore_adopted = int(procore_project_id), True
@@ -659,6 +660,8 @@ def erp_job_unlink(*, job: StagedJob, user, archive: bool = False) -> StagedJob:
         # The project's codes and lines are its own now: a later link or refresh does not retire them.
         CostCode.objects.filter(project=project).update(from_erp=False, procore_outdated=False)
         BudgetLine.objects.filter(project=project).update(from_erp=False)
+        # Its posted costs stay on record; a job linked later counts only the ones it posted itself.
+        CostTransaction.objects.filter(budget_line__project=project).update(from_erp=False)
         audit_event_record(company=job.company, actor=user, action="erp_job.unlinked", obj=job, before=before,
                            after={"status": target, "project": str(project), "procore_origin_cleared": procore_cleared})
     staged_jobs_recheck(job.connection, set(job_ids))
@@ -712,10 +715,12 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
                                       "Here is what refreshing changes now.")
             counts, replaced = _apply_merge(project, structures, plan, retire_missing=True)
             counts |= job_costs_apply(project, control.job_code, structures.records(), transactions)
+            replaced_costs = counts.pop("posted_costs_replaced", [])
             StagedJob.objects.filter(project=project).update(last_job_cost_sync_at=timezone.now())
-            if plan.changes:
+            if plan.changes or replaced_costs:
                 audit_event_record(company=project.company, actor=user, action="erp_job.cost_codes_refreshed", obj=project,
-                                   before={"renamed_from": {c: a for _, c, a, _ in plan.renamed[:500]}, "replaced_figures": replaced[:500]}, after={**plan.as_dict(most=500), "counts": counts})
+                                   before={"renamed_from": {c: a for _, c, a, _ in plan.renamed[:500]}, "replaced_figures": replaced[:500],
+                                           "replaced_posted_costs": replaced_costs}, after={**plan.as_dict(most=500), "counts": counts})
         run.counts = counts | {"automatic": automatic}
         report(3, 3, "Done")
     new_cost_codes_recount(control.connection, {control.pk})

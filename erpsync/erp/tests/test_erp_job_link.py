@@ -280,3 +280,28 @@ def test_suggestions_weigh_words_and_places_not_numbers_that_merely_look_alike(j
     assert list(suggestions) == ["HOB-1", "24001-OLD"]  # 24011 is another job's number, in another city
     assert suggestions["HOB-1"].reasons == ["The same words in the name", "Same city (Boston)"]
     assert suggestions["24001-OLD"].reasons[0] == "Project number 24001-OLD contains the job code 24001"
+
+
+def test_a_project_linked_to_another_job_after_an_unlink_counts_only_that_jobs_costs(job, company, admin, pm, connection, export):
+    export.standard_job("24002", "Harbor Office Building (rebid)").write()
+    erp_refresh(connection=connection)
+    project = Project.objects.create(company=company, project_number="H-1", name="Harbor office")
+    erp_job_link(job=job, project=project, user=admin)
+    once = figures(project)
+    erp_job_unlink(job=job, user=pm)
+    erp_job_link(job=StagedJob.objects.get(job_code="24002"), project=project, user=admin)
+    assert figures(project) == once  # the same budgets and posted amounts, under 24002's keys: not twice
+    assert CostTransaction.objects.filter(budget_line__project=project, from_erp=True).count() == 3
+    assert CostTransaction.objects.filter(budget_line__project=project).count() == 6  # 24001's stay on record
+
+
+def test_a_hand_typed_posted_cost_under_the_erps_key_is_replaced_and_audited(job, by_hand, admin):
+    line = BudgetLine.objects.get(project=by_hand, cost_code__code="03-300")
+    CostTransaction.objects.create(budget_line=line, erp_key="24001-T1", date="2025-04-01", amount=Decimal("99999.99"), units=0,
+                                   reference="typed")
+    erp_job_link(job=job, project=by_hand, user=admin)
+    assert CostTransaction.objects.get(budget_line=line, erp_key="24001-T1").amount == Decimal("1000.10")
+    assert figures(by_hand)[("03-300", "L")][2] == Decimal("3000.15")
+    event = AuditEvent.objects.get(action="erp_job.linked")
+    assert event.before["replaced_posted_costs"] == [{"budget_line": line.pk, "erp_key": "24001-T1", "date": "2025-04-01",
+                                                      "amount": "99999.99", "reference": "typed"}]
