@@ -172,6 +172,7 @@ class Plan:
     codes_to_add: list = field(default_factory=list)  # (job, code, name)
     renamed: list = field(default_factory=list)  # (job, code, project's name, ERP's name)
     reactivated: list = field(default_factory=list)  # (job, code)
+    moved: list = field(default_factory=list)  # (job, code, the project's parent, the ERP's parent): put under the ERP's division
     gone: list = field(default_factory=list)  # (job, code, name): no longer in the ERP, to be made inactive
     lines_to_add: list = field(default_factory=list)  # (job, code, cost type)
     lines_taken_over: list = field(default_factory=list)  # (job, code, cost type): typed in by hand, now the ERP's
@@ -183,7 +184,7 @@ class Plan:
 
     @property
     def changes(self) -> int:
-        return sum(map(len, (self.codes_to_add, self.renamed, self.reactivated, self.gone, self.lines_to_add,
+        return sum(map(len, (self.codes_to_add, self.renamed, self.reactivated, self.moved, self.gone, self.lines_to_add,
                              self.lines_taken_over, self.types_to_add, self.types_renamed, self.sub_jobs_to_add)))
 
     @property
@@ -203,6 +204,7 @@ class Plan:
             "cost_codes_to_add": [{"job": j, "code": c, "name": n} for j, c, n in self.codes_to_add],
             "cost_codes_renamed": [{"job": j, "code": c, "from": a, "to": b} for j, c, a, b in self.renamed],
             "cost_codes_reactivated": [{"job": j, "code": c} for j, c in self.reactivated],
+            "cost_codes_moved": [{"job": j, "code": c, "from": a, "to": b} for j, c, a, b in self.moved],
             "cost_codes_no_longer_in_erp": [{"job": j, "code": c, "name": n} for j, c, n in self.gone],
             "cost_types_to_add": [{"code": c, "name": n} for c, n in self.types_to_add],
             "cost_types_renamed": [{"code": c, "from": a, "to": b} for c, a, b in self.types_renamed],
@@ -289,13 +291,14 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
     existing_sub_jobs = set(SubJob.objects.filter(project=project).values_list("code", flat=True))
     plan.sub_jobs_to_add = sorted(code for code in structures.by_job if code != control.job_code and code not in existing_sub_jobs)
     local = {(c.sub_job.code if c.sub_job else control.job_code, c.code): c
-             for c in CostCode.objects.filter(project=project).select_related("sub_job")}
+             for c in CostCode.objects.filter(project=project).select_related("sub_job", "parent")}
     local_lines = {(bl.cost_code_id, bl.cost_type.code): bl
                    for bl in BudgetLine.objects.filter(project=project).select_related("cost_type")}
     type_names = dict(CostType.objects.filter(company=project.company).values_list("code", "name"))
     known_types = set(type_names)
     erp_keys = set()
     for job_code, (codes, lines) in structures.by_job.items():
+        parents = resolved_parents(codes)
         for code, name, _, active in codes:
             erp_keys.add((job_code, code))
             mine = local.get((job_code, code))
@@ -304,6 +307,8 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
                 continue
             if mine.description != name:
                 plan.renamed.append((job_code, code, mine.description, name))
+            if (mine.parent.code if mine.parent else "") != parents[code]:
+                plan.moved.append((job_code, code, mine.parent.code if mine.parent else "", parents[code]))
             if active and not mine.active:
                 plan.reactivated.append((job_code, code))
         for phase, category, *_ in lines:
@@ -377,12 +382,18 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
             local.update(((job_code, c.code), c) for c in CostCode.objects.bulk_create(made, batch_size=1000))
             done = {c[0] for c in level}
             pending = [c for c in pending if c[0] not in done]
+    for job_code, code, _, parent in plan.moved:  # the ERP's tree wins: a code goes under the ERP's division
+        mine = local[(job_code, code)]
+        mine.parent, mine.from_erp = (local.get((job_code, parent)) if parent else None), True
+        mine.procore_outdated = mine.procore_outdated or bool(mine.procore_id)
+        if mine not in changed:
+            changed.append(mine)
     if retire_missing:
         for job_code, code, _ in plan.gone:
             mine = local[(job_code, code)]
             mine.active = False
             changed.append(mine)
-    CostCode.objects.bulk_update(changed, ["description", "from_erp", "active", "procore_outdated"], batch_size=1000)
+    CostCode.objects.bulk_update(changed, ["description", "from_erp", "active", "parent", "procore_outdated"], batch_size=1000)
     for chunk in batched(taken_codes, 1000):  # taken over as they are: one UPDATE per thousand, not a CASE per row
         CostCode.objects.filter(pk__in=chunk).update(from_erp=True)
 
@@ -411,7 +422,7 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
         ("original_budget", "approved_changes", "revised_budget", "committed_cost", "job_to_date_cost", "job_to_date_units",
          "month_to_date_cost", "percent_complete"), Decimal(0))) for bl in without], batch_size=1000)
     counts = {"cost_codes_added": len(plan.codes_to_add), "cost_codes_renamed": len(plan.renamed),
-            "cost_codes_made_inactive": len(plan.gone), "budget_lines_added": len(plan.lines_to_add),
+            "cost_codes_made_inactive": len(plan.gone), "cost_codes_moved": len(plan.moved), "budget_lines_added": len(plan.lines_to_add),
             "budget_lines_taken_over": len(plan.lines_taken_over), "cost_types_added": len(plan.types_to_add),
             "cost_types_renamed": len(plan.types_renamed),
             "sub_jobs_added": len(plan.sub_jobs_to_add)}

@@ -75,6 +75,7 @@ def test_the_preview_lists_what_linking_changes(job, by_hand, admin):
     assert plan.types_to_add == [("M", "Material"), ("S", "Subcontract")]
     assert plan.types_renamed == [("L", "Labour (hand)", "Labor")]
     assert plan.only_in_project == 1
+    assert plan.moved == []
     assert CostCode.objects.get(project=by_hand, code="03").description == "Concrete works"  # a preview writes nothing
 
 
@@ -305,3 +306,12 @@ def test_a_hand_typed_posted_cost_under_the_erps_key_is_replaced_and_audited(job
     event = AuditEvent.objects.get(action="erp_job.linked")
     assert event.before["replaced_posted_costs"] == [{"budget_line": line.pk, "erp_key": "24001-T1", "date": "2025-04-01",
                                                       "amount": "99999.99", "reference": "typed"}]
+
+
+def test_a_hand_typed_code_goes_under_the_erps_division(job, company, admin):
+    project = Project.objects.create(company=company, project_number="H-2", name="Harbor")
+    CostCode.objects.create(project=project, code="03-400", description="Precast")  # typed in at the top level
+    preview = link_preview(job=job, project=project, user=admin)
+    assert preview.plan.moved == [("24001", "03-400", "", "03")]
+    erp_job_link(job=job, project=project, user=admin)
+    assert CostCode.objects.get(project=project, code="03-400").parent.code == "03"

@@ -11,6 +11,8 @@ def plan_lines(plan, erp_name: str, control_code: str) -> list[str]:
     lines += [f"  rename cost code {code}: {old!r} → {new!r} ({erp_name}'s name)" for _, code, old, new in plan.renamed]
     lines += [f"  make cost code {code} inactive: {erp_name} no longer has it" for _, code, _ in plan.gone]
     lines += [f"  make cost code {code} active again" for _, code in plan.reactivated]
+    lines += [f"  put cost code {code} under {new or 'the top level'} (now under {old or 'the top level'}), as {erp_name} has it"
+              for _, code, old, new in plan.moved]
     lines += [f"  add cost type {code} {name}" for code, name in plan.types_to_add]
     lines += [f"  rename the company's cost type {code}: {old!r} → {new!r} ({erp_name}'s name)" for code, old, new in plan.types_renamed]
     lines += [f"  assign cost type {cost_type} to cost code {code}" for _, code, cost_type in plan.lines_to_add]
