@@ -141,7 +141,7 @@ def _compare(job: StagedJob, project: Project) -> Suggestion:
                 reasons.append(f"Same {label} date")
             elif days <= 31:
                 reasons.append(f"{label.capitalize()} dates {days} day{'s' if days != 1 else ''} apart")
-            weighted.append((max(0.0, 100.0 - days), 1))  # a day apart costs a point
+            weighted.append((max(0.0, 100.0 - days / 3), 0.5))  # dates move; a year apart counts for nothing
     score = sum(value * weight for value, weight in weighted) / sum(weight for _, weight in weighted)
     if number == 100:
         score = max(score, 90.0)  # the same number is a match whatever the name says
@@ -578,8 +578,8 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                 if plan.problems:
                     raise ImportBlocked(f"Job {job.job_code} cannot be linked: " + " ".join(plan.problems))
                 if expected and plan.fingerprint != expected:
-                    raise PreviewOutdated(f"Job {job.job_code} changed in {job.connection.erp_name} since the preview was drawn; "
-                                          "nothing was changed. Here is what linking changes now.")
+                    raise PreviewOutdated(f"Job {job.job_code} in {job.connection.erp_name}, or project {project.project_number}, "
+                                          "changed since the preview was drawn; nothing was changed.")
                 before = {"erp_job": project.erp_job_code or None, "procore_id": project.procore_id, "job_status": job.status}
                 counts, replaced = _apply_merge(project, structures, plan, retire_missing=False)
                 counts |= job_costs_apply(project, job.job_code, structures.records(), transactions)
@@ -719,11 +719,12 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
                 raise ApplicationError(f"Job {control.job_code} was unlinked from project {project} meanwhile; nothing was changed.")
             plan = plan_merge(project, structures, retire_missing=True)
             if plan.problems:
-                raise ImportBlocked(f"The cost codes of job {control.job_code} cannot be refreshed: " + " ".join(plan.problems),
+                raise ImportBlocked(("New cost codes were not added after the refresh, as the settings ask: " if automatic else "")
+                                    + f"The cost codes of job {control.job_code} cannot be refreshed: " + " ".join(plan.problems),
                                     extra={"problems": plan.problems})
             if expected and plan.fingerprint != expected:
-                raise PreviewOutdated(f"{control.connection.erp_name} changed since the preview was read; nothing was changed. "
-                                      "Here is what refreshing changes now.")
+                raise PreviewOutdated(f"Job {control.job_code} in {control.connection.erp_name}, or project {project.project_number}, "
+                                      "changed since the preview was read; nothing was changed.")
             counts, replaced = _apply_merge(project, structures, plan, retire_missing=True)
             counts |= job_costs_apply(project, control.job_code, structures.records(), transactions)
             replaced_costs = counts.pop("posted_costs_replaced", [])

@@ -74,7 +74,7 @@ def test_unlink_asks_where_the_job_goes_then_unlinks(job, pm, signed_in):
     assert "Select a valid choice" in refused and StagedJob.objects.get(pk=job.pk).status == "synced"
     done = client.post(url, {"then": "archived"}, follow=True).content.decode()
     assert "is unlinked from project 24001 Harbor Office Building" in done
-    assert "The job is Archived; its number is still project 24001&#x27;s, so it can be linked again but not added." in done
+    assert "The job is Archived; its number is still project 24001&#x27;s, so it can be linked again but not added; restore it first" in done
     assert Project.objects.filter(pk=project.pk).exists() and AuditEvent.objects.filter(action="erp_job.unlinked").exists()
 
 
@@ -116,7 +116,7 @@ def test_a_link_confirmed_after_the_erp_changed_shows_the_new_preview_instead(jo
     export.phase("24001", "03-500", "Formwork", "03").line("24001", "03-500", "L", "1000000.00").write()
     erp_refresh(connection=connection)
     page = client.post(url, {"expected": seen}, follow=True).content.decode()
-    assert "changed in CMiC since the preview was drawn; nothing was changed" in page and "Formwork" in page
+    assert "Job 24001 in CMiC, or project 24001, changed since the preview was drawn; nothing was changed. Here is what linking changes now." in page and "Formwork" in page
     assert StagedJob.objects.get(pk=job.pk).status == "ready" and not CostCode.objects.filter(project=by_hand).exists()
 
 
@@ -129,5 +129,5 @@ def test_refresh_cost_codes_applied_after_the_erp_changed_shows_the_new_preview_
     next(r for r in export.rows["cost_codes"] if r["code"] == "03-300")["name"] = "Foreman"
     export.write()
     page = client.post(url, {"expected": seen}, follow=True).content.decode()
-    assert "CMiC changed since the preview was read; nothing was changed" in page and "Foreman" in page
+    assert "Job 24001 in CMiC, or project 24001, changed since the preview was read; nothing was changed. Here is what refreshing changes now." in page and "Foreman" in page
     assert not CostCode.objects.filter(project=project, code="03-500").exists()

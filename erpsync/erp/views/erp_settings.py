@@ -20,7 +20,7 @@ admin_only = require(permissions.can_administer_erp, permissions.ADMIN_REQUIREME
 
 class SettingsForm(forms.Form):
     default_template = forms.ModelChoiceField(queryset=ProjectTemplate.objects.none(), required=False, empty_label="Do not apply a template")
-    auto_add_cost_codes = forms.BooleanField(required=False, label="Add new cost codes to synced projects after each refresh")
+    auto_add_cost_codes = forms.BooleanField(required=False, label="Refresh the cost codes of synced projects with new ones after each refresh")
 
     def __init__(self, *args, company, categories: list[tuple[str, str, str]], **kwargs):
         super().__init__(*args, **kwargs)

@@ -97,7 +97,7 @@ def job_link_confirm(request, pk, project_pk):
             erp_job_link(job=job, project=project, user=request.user, procore_project_id=form.procore_project_id(),
                          expected=request.POST.get("expected", ""))
         except PreviewOutdated as exc:
-            messages.warning(request, exc.message)
+            messages.warning(request, f"{exc.message} Here is what linking changes now.")
             return redirect("erp:job_link_confirm", pk=job.pk, project_pk=project.pk)
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -136,8 +136,9 @@ def job_unlink(request, pk):
         else:
             messages.success(request, f"Job {job.job_code} is unlinked from project {project}; the project keeps its cost codes "
                              f"and job costs, which no longer sync. The job is {job.get_status_display()}"
-                             + (f"; its number is still project {project.project_number}'s, so it can be linked again but not added."
-                                if project.project_number == job.job_code else "."))
+                             + (f"; its number is still project {project.project_number}'s, so it can be linked again but not added"
+                                if project.project_number == job.job_code else "")
+                             + ("; restore it first to link or add it." if job.status == StagedJobStatus.ARCHIVED else "."))
             return redirect("erp:job_detail", pk=job.pk)
     number_free = not Project.objects.filter(company=job.company, project_number=job.job_code).exists()
     return erp_page(request, "erp/job_unlink_confirm.html", "jobs", {"job": job, "form": form, "number_free": number_free,
@@ -158,7 +159,7 @@ def cost_codes(request, pk):
             try:
                 plan, _ = cost_codes_refresh(project=project, user=request.user, expected=request.POST.get("expected", ""))
             except PreviewOutdated as exc:
-                messages.warning(request, exc.message)
+                messages.warning(request, f"{exc.message} Here is what refreshing changes now.")
                 return redirect("erp:cost_codes", pk=project.pk)
             if plan.changes:
                 messages.success(request, f"The cost codes of project {project} are up to date with {job.connection.erp_name}: "
