@@ -67,3 +67,15 @@ def test_erp_refresh_cost_codes_dry_run_then_apply(refreshed, export, connection
     assert "add cost code 03-500 Formwork" in run("erp_refresh_cost_codes", "24001", "--user", "accountant")
     assert CostCode.objects.filter(code="03-500").exists() and StagedJob.objects.get(job_code="24001").new_cost_codes == 0
     assert "nothing to change" in run("erp_refresh_cost_codes", "24001", "--user", "accountant", "--dry-run")
+
+
+def test_a_dry_run_that_would_be_refused_fails_and_an_existing_link_is_said(by_hand, admin, connection, export):
+    export.phase("24001", "03-500", "Formwork", "03").write()
+    erp_refresh(connection=connection)
+    with pytest.raises(CommandError, match="cannot be linked yet"):
+        run("erp_link", "24001", "24001", "--user", "admin", "--dry-run")
+    export.rows["cost_codes"].pop()
+    export.write()
+    erp_refresh(connection=connection)
+    run("erp_link", "24001", "24001", "--user", "admin")
+    assert "is linked to project 24001 Harbor office (bid) already" in run("erp_link", "24001", "24001", "--user", "admin")

@@ -46,9 +46,15 @@ class Command(ErpCommand):
         project = Project.objects.filter(company=company, project_number=options["project_number"]).first()
         if project is None:
             raise CommandError(f"{company.name} has no project {options['project_number']!r}.")
+        if job.status == "synced" and job.project_id == project.pk:
+            self.stdout.write(f"Job {job.job_code} is linked to project {project} already; nothing to do.")
+            return
         preview = link_preview(job=job, project=project, user=user)
         if options["dry_run"]:
-            return self.show(preview, options["json"])
+            self.show(preview, options["json"])
+            if preview.refusals:
+                raise CommandError(f"Job {job.job_code} cannot be linked yet (see above).")
+            return
         if preview.refusals:
             raise CommandError(f"Job {job.job_code} cannot be linked: " + " ".join(preview.refusals))
         procore_id = self.procore_choice(preview, options["procore_project"])

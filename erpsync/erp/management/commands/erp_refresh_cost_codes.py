@@ -27,9 +27,14 @@ class Command(ErpCommand):
         else:
             plan, _ = cost_codes_refresh(project=project, user=user, progress=self.progress_bar())
         if options["json"]:
-            return self.print_json({"project_number": project.project_number, "applied": not options["dry_run"], **plan.as_dict()})
+            self.print_json({"project_number": project.project_number, "applied": not options["dry_run"], **plan.as_dict()})
+            if plan.problems:
+                raise CommandError(f"The cost codes of project {project} cannot be refreshed yet (see above).")
+            return
         self.stdout.write(f"Project {project} {'would change' if options['dry_run'] else 'changed'} as follows"
                           f"{' (nothing is changed now)' if options['dry_run'] else ''}:")
         self.stdout.write("\n".join(plan_lines(plan, "the ERP", project.erp_job_code)))
         for message in plan.problems:
             self.stdout.write(f"It cannot be refreshed yet: {message}")
+        if plan.problems:
+            raise CommandError(f"The cost codes of project {project} cannot be refreshed yet (see above).")
