@@ -82,6 +82,14 @@ def run_sentence(run: SyncRun) -> SafeString:
     return format_html("{}", run.get_kind_display())
 
 
+def _type_changes(after: dict) -> SafeString:
+    """"; the company's cost types: added M Material; renamed L Labour → Labor" from a link's or refresh's record."""
+    added = ", ".join(f"{t['code']} {t['name']}" for t in after.get("cost_types_to_add") or [])
+    renamed = ", ".join(f"{t['code']} {t['from']} → {t['to']}" for t in after.get("cost_types_renamed") or [])
+    parts = [p for p in (f"added {added}" if added else "", f"renamed {renamed}" if renamed else "") if p]
+    return format_html("; the company's cost types: {}", "; ".join(parts)) if parts else format_html("")
+
+
 def _change(before: dict | None, after: dict | None) -> str:
     """"name: Old → New; city: A → B" from an event's before and after."""
     before, after = before or {}, after or {}
@@ -110,8 +118,8 @@ def event_sentence(event: AuditEvent) -> SafeString:
         renamed = after.get("renamed") or []
         names = "; ".join(f"{r['code']} {r['from'] or '(no name)'} → {r['to']}" for r in renamed[:5])
         more = f"; and {len(renamed) - 5} more" if len(renamed) > 5 else ""
-        return format_html("Linked job {} to the existing project {}{}.", _job_link(after.get("erp_job", "")), record,
-                           format_html(" (the ERP's names taken: {}{})", names, more) if renamed else "")
+        return format_html("Linked job {} to the existing project {}{}{}.", _job_link(after.get("erp_job", "")), record,
+                           format_html(" (the ERP's names taken: {}{})", names, more) if renamed else "", _type_changes(after))
     if a == "erp_job.unlinked":
         code = record.split(" ", 1)[0]
         return format_html("Unlinked job {} from project {}; the job went to {}{}.", _job_link(code), after.get("project", ""),
@@ -121,10 +129,12 @@ def event_sentence(event: AuditEvent) -> SafeString:
         counts = after.get("counts") or {}
         renamed = after.get("cost_codes_renamed") or []
         names = "; ".join(f"{r['code']} {r['from'] or '(no name)'} → {r['to']}" for r in renamed[:5])
-        return format_html("Refreshed the cost codes of {} from the ERP: {} added, {} renamed{}, {} made inactive.", record,
+        gone = ", ".join(r["code"] for r in (after.get("cost_codes_no_longer_in_erp") or [])[:10])
+        return format_html("Refreshed the cost codes of {} from the ERP: {} added, {} renamed{}, {} made inactive{}{}.", record,
                            _n(counts.get("cost_codes_added", len(after.get("cost_codes_to_add") or [])), "cost code"),
                            intcomma(counts.get("cost_codes_renamed", len(renamed))), format_html(" ({})", names) if names else "",
-                           intcomma(counts.get("cost_codes_made_inactive", len(after.get("cost_codes_no_longer_in_erp") or []))))
+                           intcomma(counts.get("cost_codes_made_inactive", len(after.get("cost_codes_no_longer_in_erp") or []))),
+                           format_html(" ({})", gone) if gone else "", _type_changes(after))
     if a in ("erp_job.archived", "erp_job.restored"):
         code = record.split(" ", 1)[0]
         if a == "erp_job.archived":

@@ -180,6 +180,7 @@ class Plan:
     types_renamed: list = field(default_factory=list)  # (code, the company's name, the ERP's name): the company's cost types
     sub_jobs_to_add: list = field(default_factory=list)  # codes
     only_in_project: int = 0  # cost codes the ERP does not have, left as they are
+    kept: list = field(default_factory=list)  # (job, code, name) of those, for the preview
     problems: list = field(default_factory=list)  # messages: the merge is refused while there are any
 
     @property
@@ -332,6 +333,8 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
                 plan.gone.append((*key, code.description))
         else:
             plan.only_in_project += 1
+            plan.kept.append((*key, code.description))
+    plan.kept.sort()
     return plan
 
 
@@ -597,6 +600,7 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                     publish_status=PublishStatus.NONE, publish_step="", publish_error="")
                 audit_event_record(company=job.company, actor=user, action="erp_job.linked", obj=project, before=before, after={
                     "erp_job": job.job_code, "procore_id": project.procore_id, **counts,
+                    "cost_types_to_add": plan.as_dict()["cost_types_to_add"], "cost_types_renamed": plan.as_dict()["cost_types_renamed"],
                     "renamed": [{"code": c, "from": a, "to": b} for _, c, a, b in plan.renamed][:200]})
         except ApplicationError as exc:
             if stamped:

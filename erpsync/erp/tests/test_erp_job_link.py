@@ -269,6 +269,7 @@ def test_sync_history_tells_the_link_and_the_unlink(job, by_hand, admin, pm, sig
     page = signed_in(admin).get(reverse("erp:history")).content.decode()
     assert "Linked job" in page and "to the existing project 24001 Harbor office (bid) (the ERP's names taken: " in page
     assert "03-300 Cast in place (hand) → Cast-in-Place" in page
+    assert "the company's cost types: added M Material, S Subcontract; renamed L Labour (hand) → Labor" in page
     assert "Unlinked job" in page and "the job went to Archived" in page
     assert "1 cost code and 2 budget lines added, 2 cost codes renamed, 1 budget line already in the project now following the ERP" in page
 
