@@ -101,7 +101,9 @@ def erp_refresh(*, connection: ErpConnection, user=None, run: SyncRun | None = N
             if incremental:
                 for resource in companies:
                     ErpWatermark.objects.update_or_create(connection=connection, resource=resource, defaults={"value": started})
-        new_cost_codes_recount(connection, trees_changed)
+        # A full refresh recounts every synced job (a project may have changed as well as the ERP); others, the jobs they touched.
+        new_cost_codes_recount(connection, trees_changed if since is not None else set(
+            StagedJob.objects.filter(connection=connection, status=StagedJobStatus.SYNCED).values_list("pk", flat=True)))
         run.counts = counts | {"incremental": since is not None}
     new_cost_codes_auto_add(connection, user)
     return run

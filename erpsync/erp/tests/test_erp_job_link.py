@@ -316,3 +316,9 @@ def test_a_hand_typed_code_goes_under_the_erps_division(job, company, admin):
     assert preview.plan.moved == [("24001", "03-400", "", "03")]
     erp_job_link(job=job, project=project, user=admin)
     assert CostCode.objects.get(project=project, code="03-400").parent.code == "03"
+
+
+def test_a_full_refresh_counts_codes_a_project_lacks_even_when_the_erp_did_not_change(imported, connection):
+    CostCode.objects.filter(project=imported, code="03-400").delete()  # gone from the project, say by an old version
+    erp_refresh(connection=connection, full=True)
+    assert StagedJob.objects.get(job_code="24001").new_cost_codes == 1
