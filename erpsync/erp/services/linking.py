@@ -389,13 +389,13 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
         mine = local[(job_code, code)]
         mine.parent, mine.from_erp = (local.get((job_code, parent)) if parent else None), True
         mine.procore_outdated = mine.procore_outdated or bool(mine.procore_id)
-        if mine not in changed:
-            changed.append(mine)
+        changed.append(mine)
     if retire_missing:
         for job_code, code, _ in plan.gone:
             mine = local[(job_code, code)]
             mine.active = False
             changed.append(mine)
+    changed = list({c.pk: c for c in changed}.values())  # a code both renamed and moved is written once
     CostCode.objects.bulk_update(changed, ["description", "from_erp", "active", "parent", "procore_outdated"], batch_size=1000)
     for chunk in batched(taken_codes, 1000):  # taken over as they are: one UPDATE per thousand, not a CASE per row
         CostCode.objects.filter(pk__in=chunk).update(from_erp=True)
@@ -600,7 +600,7 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                     publish_status=PublishStatus.NONE, publish_step="", publish_error="")
                 audit_event_record(company=job.company, actor=user, action="erp_job.linked", obj=project, before=before, after={
                     "erp_job": job.job_code, "procore_id": project.procore_id, **counts,
-                    "cost_types_to_add": plan.as_dict()["cost_types_to_add"], "cost_types_renamed": plan.as_dict()["cost_types_renamed"],
+                    **{k: v for k, v in plan.as_dict().items() if k in ("cost_types_to_add", "cost_types_renamed")},
                     "renamed": [{"code": c, "from": a, "to": b} for _, c, a, b in plan.renamed][:200]})
         except ApplicationError as exc:
             if stamped:
