@@ -87,7 +87,7 @@ def _type_changes(after: dict) -> SafeString:
     added = ", ".join(f"{t['code']} {t['name']}" for t in after.get("cost_types_to_add") or [])
     renamed = ", ".join(f"{t['code']} {t['from']} → {t['to']}" for t in after.get("cost_types_renamed") or [])
     parts = [p for p in (f"added {added}" if added else "", f"renamed {renamed}" if renamed else "") if p]
-    return format_html("; the company's cost types: {}", "; ".join(parts)) if parts else format_html("")
+    return format_html("; the company's cost types: {}", "; ".join(parts)) if parts else SafeString("")
 
 
 def _change(before: dict | None, after: dict | None) -> str:

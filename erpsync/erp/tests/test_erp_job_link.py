@@ -322,3 +322,15 @@ def test_a_full_refresh_counts_codes_a_project_lacks_even_when_the_erp_did_not_c
     CostCode.objects.filter(project=imported, code="03-400").delete()  # gone from the project, say by an old version
     erp_refresh(connection=connection, full=True)
     assert StagedJob.objects.get(job_code="24001").new_cost_codes == 1
+
+
+def test_sync_history_tells_a_link_that_changed_no_cost_type(job, company, admin, signed_in):
+    from django.urls import reverse
+
+    for code, name in (("L", "Labor"), ("M", "Material"), ("S", "Subcontract")):
+        CostType.objects.create(company=company, code=code, name=name)
+    project = Project.objects.create(company=company, project_number="H-3", name="Harbor")
+    erp_job_link(job=job, project=project, user=admin)
+    client = signed_in(admin)
+    assert "to the existing project H-3 Harbor." in client.get(reverse("erp:history")).content.decode()
+    assert client.get(reverse("erp:job_detail", args=[job.pk])).status_code == 200
