@@ -69,6 +69,9 @@ def run_sentence(run: SyncRun) -> SafeString:
                            _n(c.get("requests"), "request"))
     if run.kind == SyncRunKind.LINK:
         job = run.job.job_code if run.job_id else ""
+        if c.get("linked_already"):
+            return format_html("{} was linked to {} already (by another confirm); nothing changed.",
+                               _job_link(job) if job else "The job", project or "the project")
         return format_html("Linked {} to {}: {} and {} added, {} renamed, {} already in the project now following the ERP; {} job cost{} changed.",
                            _job_link(job) if job else "the job", project or "the project", _n(c.get("cost_codes_added"), "cost code"),
                            _n(c.get("budget_lines_added"), "budget line"), _n(c.get("cost_codes_renamed"), "cost code"),

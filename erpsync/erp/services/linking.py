@@ -562,6 +562,8 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
     if problems:
         raise ImportBlocked(f"Job {job.job_code} cannot be linked: " + " ".join(problems))
     connection = ProcoreConnection.objects.filter(company=job.company).first()
+    if connection is not None and project.procore_id and procore_project_id != project.procore_id:
+        raise ImportBlocked(f"Project {project} is Procore project {project.procore_id} already; link the job to that one.")
     stamped = ""
     if connection is not None and procore_project_id:  # the project's own Procore project too: an unlink cleared its mark
         stamped = _procore_stamp(connection, job, project, int(procore_project_id))
@@ -576,6 +578,8 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                 Company.objects.select_for_update(no_key=True).get(pk=job.company_id)  # as an import does
                 job = StagedJob.objects.select_for_update(of=("self",)).select_related("connection", "company").get(pk=job.pk)
                 project = Project.objects.select_for_update().get(pk=project.pk)
+                if job.status == StagedJobStatus.SYNCED and job.project_id == project.pk:
+                    raise _LinkedMeanwhile  # another confirm of the same link won
                 _check_linkable(job, project)
                 plan = plan_merge(project, structures, retire_missing=False)
                 if plan.problems:
@@ -602,6 +606,9 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
                     "erp_job": job.job_code, "procore_id": project.procore_id, **counts,
                     **{k: v for k, v in plan.as_dict().items() if k in ("cost_types_to_add", "cost_types_renamed")},
                     "renamed": [{"code": c, "from": a, "to": b} for _, c, a, b in plan.renamed][:200]})
+        except _LinkedMeanwhile:
+            run.counts = {"linked_already": True}
+            return project
         except ApplicationError as exc:
             if stamped:
                 raise ApplicationError(f"{exc.message} {stamped}") from exc
@@ -612,6 +619,10 @@ def erp_job_link(*, job: StagedJob, project: Project, user, procore_project_id: 
     if connection is not None:
         procore_publish_enqueue(job=job)
     return project
+
+
+class _LinkedMeanwhile(Exception):
+    """The job was linked to this project by another request while this one read the ERP."""
 
 
 def _procore_stamp(connection, job: StagedJob, project: Project, procore_project_id: int) -> str:

@@ -334,3 +334,18 @@ def test_sync_history_tells_a_link_that_changed_no_cost_type(job, company, admin
     client = signed_in(admin)
     assert "to the existing project H-3 Harbor." in client.get(reverse("erp:history")).content.decode()
     assert client.get(reverse("erp:job_detail", args=[job.pk])).status_code == 200
+
+
+def test_a_second_confirm_of_the_same_link_changes_nothing_and_fails_nothing(job, by_hand, admin, monkeypatch):
+    from erpsync.erp.services import linking
+
+    erp_job_link(job=job, project=by_hand, user=admin)
+    before = figures(by_hand)
+    # The other tab passed the first check before this one committed: it finds the link made, inside its transaction.
+    monkeypatch.setattr(linking, "_check_link_permission", lambda job, user: None)
+    stale = StagedJob.objects.get(pk=job.pk)
+    stale.status, stale.project_id = StagedJobStatus.READY, None
+    monkeypatch.setattr(StagedJob.objects, "select_related", lambda *a: type("Q", (), {"get": lambda self, pk: stale})())
+    assert erp_job_link(job=stale, project=by_hand, user=admin, expected="an older preview").pk == by_hand.pk
+    assert figures(by_hand) == before
+    assert SyncRun.objects.filter(kind="link").order_by("-pk").first().counts == {"linked_already": True}

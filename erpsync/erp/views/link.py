@@ -62,8 +62,8 @@ class LinkForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.preview = preview
         free = [p for p in preview.procore_projects if not p["linked_to"]]
-        self.fields["procore_project"].choices = [*((str(p["id"]), f"{p['project_number']} {p['name']}") for p in free),
-                                                  (NEW_IN_PROCORE, "A new Procore project")]
+        new = [] if preview.project.procore_id else [(NEW_IN_PROCORE, "A new Procore project")]  # it has its Procore project
+        self.fields["procore_project"].choices = [*((str(p["id"]), f"{p['project_number']} {p['name']}") for p in free), *new]
         self.fields["procore_project"].required = preview.procore
         exact = [str(p["id"]) for p in free if p.get("ours") or p["project_number"] == preview.project.project_number]
         self.initial_choice = exact[0] if len(exact) == 1 else NEW_IN_PROCORE

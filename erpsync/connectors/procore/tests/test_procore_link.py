@@ -88,7 +88,9 @@ def test_unlink_clears_procores_origin_and_a_failure_there_changes_nothing(job, 
     procore.faults.fail_next.clear()
     erp_job_unlink(job=job, user=pm)
     assert "origin_id" not in procore.projects[existing["id"]] and "origin_code" not in procore.projects[existing["id"]]
-    # Linked again, to the same Procore project: marked again, and nothing is made twice.
+    # Linked again, to the same Procore project: marked again, and nothing is made twice; "create" is not on offer.
+    with pytest.raises(ImportBlocked, match=f"is Procore project {existing['id']} already"):
+        erp_job_link(job=StagedJob.objects.get(pk=job.pk), project=by_hand, user=admin, procore_project_id=None)
     preview = link_preview(job=StagedJob.objects.get(pk=job.pk), project=by_hand, user=admin)
     assert [p["id"] for p in preview.procore_projects] == [existing["id"]]
     erp_job_link(job=job, project=by_hand, user=admin, procore_project_id=existing["id"])

@@ -104,6 +104,9 @@ class Command(ErpCommand):
             raise CommandError(f"Procore has projects that may be this one: {listed}. Choose with --procore-project ID, "
                                "or --procore-project new to create one.")
         if chosen == "new":
+            if preview.project.procore_id:
+                raise CommandError(f"Project {preview.project} is Procore project {preview.project.procore_id} already; "
+                                   f"leave out --procore-project, or give {preview.project.procore_id}.")
             return None
         if chosen not in free:
             raise CommandError(f"Procore project {chosen!r} is not one of those listed for this project: "
