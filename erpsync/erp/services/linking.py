@@ -173,6 +173,7 @@ class Plan:
     renamed: list = field(default_factory=list)  # (job, code, project's name, ERP's name)
     reactivated: list = field(default_factory=list)  # (job, code)
     moved: list = field(default_factory=list)  # (job, code, the project's parent, the ERP's parent): put under the ERP's division
+    deactivated: list = field(default_factory=list)  # (job, code): inactive in the ERP
     gone: list = field(default_factory=list)  # (job, code, name): no longer in the ERP, to be made inactive
     lines_to_add: list = field(default_factory=list)  # (job, code, cost type)
     lines_taken_over: list = field(default_factory=list)  # (job, code, cost type): typed in by hand, now the ERP's
@@ -185,7 +186,7 @@ class Plan:
 
     @property
     def changes(self) -> int:
-        return sum(map(len, (self.codes_to_add, self.renamed, self.reactivated, self.moved, self.gone, self.lines_to_add,
+        return sum(map(len, (self.codes_to_add, self.renamed, self.reactivated, self.deactivated, self.moved, self.gone, self.lines_to_add,
                              self.lines_taken_over, self.types_to_add, self.types_renamed, self.sub_jobs_to_add)))
 
     @property
@@ -205,6 +206,7 @@ class Plan:
             "cost_codes_to_add": [{"job": j, "code": c, "name": n} for j, c, n in self.codes_to_add],
             "cost_codes_renamed": [{"job": j, "code": c, "from": a, "to": b} for j, c, a, b in self.renamed],
             "cost_codes_reactivated": [{"job": j, "code": c} for j, c in self.reactivated],
+            "cost_codes_inactive_in_erp": [{"job": j, "code": c} for j, c in self.deactivated],
             "cost_codes_moved": [{"job": j, "code": c, "from": a, "to": b} for j, c, a, b in self.moved],
             "cost_codes_no_longer_in_erp": [{"job": j, "code": c, "name": n} for j, c, n in self.gone],
             "cost_types_to_add": [{"code": c, "name": n} for c, n in self.types_to_add],
@@ -312,6 +314,8 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
                 plan.moved.append((job_code, code, mine.parent.code if mine.parent else "", parents[code]))
             if active and not mine.active:
                 plan.reactivated.append((job_code, code))
+            elif mine.active and not active:
+                plan.deactivated.append((job_code, code))
         for phase, category, *_ in lines:
             mine = local.get((job_code, phase))
             line = mine and local_lines.get((mine.pk, category))
@@ -376,9 +380,9 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
                                          parent=local.get((job_code, parents[code])), from_erp=True))
                     continue
                 renamed = mine.description != name
-                if renamed or (active and not mine.active):
+                if renamed or mine.active != active:  # the ERP's name and active flag
                     mine.procore_outdated = mine.procore_outdated or bool(renamed and mine.procore_id)
-                    mine.description, mine.from_erp, mine.active = name, True, mine.active or active
+                    mine.description, mine.from_erp, mine.active = name, True, active
                     changed.append(mine)
                 elif not mine.from_erp:
                     taken_codes.append(mine.pk)
@@ -395,6 +399,15 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
             mine = local[(job_code, code)]
             mine.active = False
             changed.append(mine)
+        # The ERP has no budget for a code it no longer has: its lines' budgets go to zero; their posted costs still count.
+        retired = JobCost.objects.filter(budget_line__cost_code__in=[local[(j, c)].pk for j, c, _ in plan.gone],
+                                         budget_line__from_erp=True).select_related("budget_line__cost_code", "budget_line__cost_type")
+        budget = ("original_budget", "approved_changes", "revised_budget", "committed_cost", "percent_complete")
+        retired_figures = [{"code": jc.budget_line.cost_code.code, "cost_type": jc.budget_line.cost_type.code, "why": "no longer in the ERP",
+                            **{k: str(getattr(jc, k)) for k in budget}} for jc in retired if any(getattr(jc, k) for k in budget)]
+        JobCost.objects.filter(pk__in=[jc.pk for jc in retired]).update(as_of=timezone.now(), **dict.fromkeys(budget, Decimal(0)))
+    else:
+        retired_figures = []
     changed = list({c.pk: c for c in changed}.values())  # a code both renamed and moved is written once
     CostCode.objects.bulk_update(changed, ["description", "from_erp", "active", "parent", "procore_outdated"], batch_size=1000)
     for chunk in batched(taken_codes, 1000):  # taken over as they are: one UPDATE per thousand, not a CASE per row
@@ -424,6 +437,7 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
     JobCost.objects.bulk_create([JobCost(budget_line=bl, as_of=now, **dict.fromkeys(
         ("original_budget", "approved_changes", "revised_budget", "committed_cost", "job_to_date_cost", "job_to_date_units",
          "month_to_date_cost", "percent_complete"), Decimal(0))) for bl in without], batch_size=1000)
+    replaced += retired_figures
     counts = {"cost_codes_added": len(plan.codes_to_add), "cost_codes_renamed": len(plan.renamed),
             "cost_codes_made_inactive": len(plan.gone), "cost_codes_moved": len(plan.moved), "budget_lines_added": len(plan.lines_to_add),
             "budget_lines_taken_over": len(plan.lines_taken_over), "cost_types_added": len(plan.types_to_add),

@@ -205,7 +205,11 @@ def test_refresh_cost_codes_adds_renames_and_retires_from_the_erp(imported, expo
     assert codes == {"03": ("Concrete", True), "03-300": ("Cast-in-Place Concrete", True), "03-400": ("Precast", False),
                      "03-500": ("Formwork", True)}
     assert figures(imported)[("03-500", "L")] == (Decimal("250.50"), Decimal("250.50"), Decimal("100.25"))
-    assert figures(imported)[("03-400", "S")][2] == Decimal("0.01")  # costs of a retired code stay
+    # A retired code has no budget in the ERP any more; what was posted to it still counts.
+    assert figures(imported)[("03-400", "S")] == (Decimal("0.00"), Decimal("0.00"), Decimal("0.01"))
+    retired = AuditEvent.objects.get(action="erp_job.cost_codes_refreshed").before["replaced_figures"]
+    assert retired == [{"code": "03-400", "cost_type": "S", "why": "no longer in the ERP", "original_budget": "99999.99",
+                        "approved_changes": "0.00", "revised_budget": "99999.99", "committed_cost": "99999.99", "percent_complete": "0.00"}]
     assert AuditEvent.objects.get(action="erp_job.cost_codes_refreshed").after["cost_codes_to_add"] == [
         {"job": "24001", "code": "03-500", "name": "Formwork"}]
 
@@ -349,3 +353,11 @@ def test_a_second_confirm_of_the_same_link_changes_nothing_and_fails_nothing(job
     assert erp_job_link(job=stale, project=by_hand, user=admin, expected="an older preview").pk == by_hand.pk
     assert figures(by_hand) == before
     assert SyncRun.objects.filter(kind="link").order_by("-pk").first().counts == {"linked_already": True}
+
+
+def test_a_code_the_erp_marks_inactive_is_made_inactive(imported, export, accountant):
+    next(r for r in export.rows["cost_codes"] if r["code"] == "03-400")["active"] = "N"
+    export.write()
+    assert cost_codes_preview(project=imported, user=accountant).deactivated == [("24001", "03-400")]
+    cost_codes_refresh(project=imported, user=accountant)
+    assert CostCode.objects.get(project=imported, code="03-400").active is False

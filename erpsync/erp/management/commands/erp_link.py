@@ -11,6 +11,7 @@ def plan_lines(plan, erp_name: str, control_code: str) -> list[str]:
     lines += [f"  rename cost code {code}: {old!r} → {new!r} ({erp_name}'s name)" for _, code, old, new in plan.renamed]
     lines += [f"  make cost code {code} inactive: {erp_name} no longer has it" for _, code, _ in plan.gone]
     lines += [f"  make cost code {code} active again" for _, code in plan.reactivated]
+    lines += [f"  make cost code {code} inactive, as {erp_name} has it" for _, code in plan.deactivated]
     lines += [f"  put cost code {code} under {new or 'the top level'} (now under {old or 'the top level'}), as {erp_name} has it"
               for _, code, old, new in plan.moved]
     lines += [f"  add cost type {code} {name}" for code, name in plan.types_to_add]
