@@ -182,6 +182,10 @@ class Plan:
     sub_jobs_to_add: list = field(default_factory=list)  # codes
     only_in_project: int = 0  # cost codes the ERP does not have, left as they are
     kept: list = field(default_factory=list)  # (job, code, name) of those, for the preview
+    # Budget lines the project keeps that the job does not have: their revised budget and job-to-date cost still count.
+    kept_lines: int = 0
+    kept_budget: Decimal = Decimal(0)
+    kept_cost: Decimal = Decimal(0)
     problems: list = field(default_factory=list)  # messages: the merge is refused while there are any
 
     @property
@@ -296,7 +300,8 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
     local = {(c.sub_job.code if c.sub_job else control.job_code, c.code): c
              for c in CostCode.objects.filter(project=project).select_related("sub_job", "parent")}
     local_lines = {(bl.cost_code_id, bl.cost_type.code): bl
-                   for bl in BudgetLine.objects.filter(project=project).select_related("cost_type")}
+                   for bl in BudgetLine.objects.filter(project=project).select_related("cost_type", "job_cost")}
+    erp_lines = set()
     type_names = dict(CostType.objects.filter(company=project.company).values_list("code", "name"))
     known_types = set(type_names)
     erp_keys = set()
@@ -319,6 +324,8 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
         for phase, category, *_ in lines:
             mine = local.get((job_code, phase))
             line = mine and local_lines.get((mine.pk, category))
+            if line is not None:
+                erp_lines.add(line.pk)
             if line is None:
                 plan.lines_to_add.append((job_code, phase, category))
             elif not line.from_erp:
@@ -339,6 +346,12 @@ def plan_merge(project: Project, structures: Structures, *, retire_missing: bool
             plan.only_in_project += 1
             plan.kept.append((*key, code.description))
     plan.kept.sort()
+    for line in local_lines.values():
+        if line.pk not in erp_lines and not (retire_missing and line.from_erp):
+            cost = getattr(line, "job_cost", None)
+            plan.kept_lines += 1
+            plan.kept_budget += cost.revised_budget if cost else 0
+            plan.kept_cost += cost.job_to_date_cost if cost else 0
     return plan
 
 
@@ -412,6 +425,8 @@ def _apply_merge(project: Project, structures: Structures, plan: Plan, *, retire
     CostCode.objects.bulk_update(changed, ["description", "from_erp", "active", "parent", "procore_outdated"], batch_size=1000)
     for chunk in batched(taken_codes, 1000):  # taken over as they are: one UPDATE per thousand, not a CASE per row
         CostCode.objects.filter(pk__in=chunk).update(from_erp=True)
+        # In Procore it carries another job's origin id, or none: the next publish stamps it as this job's.
+        CostCode.objects.filter(pk__in=chunk, procore_id__isnull=False).update(procore_outdated=True)
 
     lines = {(bl.cost_code_id, bl.cost_type_id): bl for bl in BudgetLine.objects.filter(project=project)}
     now = timezone.now()
@@ -748,7 +763,7 @@ def cost_codes_refresh(*, project: Project, user=None, structures: Structures | 
                 raise ApplicationError(f"Job {control.job_code} was unlinked from project {project} meanwhile; nothing was changed.")
             plan = plan_merge(project, structures, retire_missing=True)
             if plan.problems:
-                raise ImportBlocked(("New cost codes were not added after the refresh, as the settings ask: " if automatic else "")
+                raise ImportBlocked(("The automatic update after the refresh (a company setting) was not made. " if automatic else "")
                                     + f"The cost codes of job {control.job_code} cannot be refreshed: " + " ".join(plan.problems),
                                     extra={"problems": plan.problems})
             if expected and plan.fingerprint != expected:

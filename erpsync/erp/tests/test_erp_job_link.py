@@ -76,6 +76,7 @@ def test_the_preview_lists_what_linking_changes(job, by_hand, admin):
     assert plan.types_renamed == [("L", "Labour (hand)", "Labor")]
     assert plan.only_in_project == 1
     assert plan.moved == []
+    assert (plan.kept_lines, plan.kept_budget, plan.kept_cost) == (0, 0, 0)  # its one line is the ERP's too
     assert CostCode.objects.get(project=by_hand, code="03").description == "Concrete works"  # a preview writes nothing
 
 
@@ -295,7 +296,9 @@ def test_a_project_linked_to_another_job_after_an_unlink_counts_only_that_jobs_c
     erp_job_link(job=job, project=project, user=admin)
     once = figures(project)
     erp_job_unlink(job=job, user=pm)
-    erp_job_link(job=StagedJob.objects.get(job_code="24002"), project=project, user=admin)
+    other = StagedJob.objects.get(job_code="24002")
+    assert link_preview(job=other, project=project, user=admin).plan.kept_lines == 0  # 24002 has every line 24001 had
+    erp_job_link(job=other, project=project, user=admin)
     assert figures(project) == once  # the same budgets and posted amounts, under 24002's keys: not twice
     assert CostTransaction.objects.filter(budget_line__project=project, from_erp=True).count() == 3
     assert CostTransaction.objects.filter(budget_line__project=project).count() == 6  # 24001's stay on record
@@ -361,3 +364,13 @@ def test_a_code_the_erp_marks_inactive_is_made_inactive(imported, export, accoun
     assert cost_codes_preview(project=imported, user=accountant).deactivated == [("24001", "03-400")]
     cost_codes_refresh(project=imported, user=accountant)
     assert CostCode.objects.get(project=imported, code="03-400").active is False
+
+
+def test_the_preview_says_how_much_the_lines_the_job_lacks_still_count(job, by_hand, admin, company):
+    other = CostCode.objects.create(project=by_hand, code="99-100", description="Allowance")
+    line = BudgetLine.objects.create(project=by_hand, cost_code=other, cost_type=CostType.objects.get(company=company, code="L"))
+    JobCost.objects.create(budget_line=line, as_of="2025-01-01T00:00Z", original_budget=Decimal("10.00"), approved_changes=0,
+                           revised_budget=Decimal("10.00"), committed_cost=0, job_to_date_cost=Decimal("2.50"),
+                           job_to_date_units=0, month_to_date_cost=0, percent_complete=0)
+    plan = link_preview(job=job, project=by_hand, user=admin).plan
+    assert (plan.kept_lines, plan.kept_budget, plan.kept_cost) == (1, Decimal("10.00"), Decimal("2.50"))
